@@ -1,0 +1,144 @@
+"""The `videostar` command line: parse arguments, call the library, print results. Nothing more."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Optional
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+app = typer.Typer(help="Self-training for video language models from the labels you already have.",
+                  no_args_is_help=True, add_completion=False)
+data_app = typer.Typer(help="Validate, inspect and import labeled-video manifests.", no_args_is_help=True)
+toy_app = typer.Typer(help="The procedural toy world used by the demo and the tests.", no_args_is_help=True)
+app.add_typer(data_app, name="data")
+app.add_typer(toy_app, name="toy")
+
+# soft_wrap: problem lines carry file paths that must stay whole (and greppable).
+console = Console(soft_wrap=True)
+err_console = Console(stderr=True, soft_wrap=True)
+
+
+def _progress() -> Progress:
+    return Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                    console=err_console, transient=False)
+
+
+def _load(manifest: Path, check_videos: bool = True):
+    from videostar.data.manifest import ManifestError, load_manifest
+
+    try:
+        return load_manifest(manifest, check_videos=check_videos)
+    except ManifestError as err:
+        err_console.print(str(err), style="red", markup=False, highlight=False)
+        raise typer.Exit(1)
+
+
+@data_app.command("validate")
+def data_validate(
+    manifest: Path = typer.Argument(..., help="Manifest: .jsonl, .csv, or a saved Hugging Face dataset directory."),
+    decode: bool = typer.Option(False, "--decode", help="Also decode every video with the frame sampling below."),
+    frames: int = typer.Option(8, help="Frames per video for --decode (uniform sampling)."),
+    max_pixels: Optional[int] = typer.Option(None, help="Downscale frames above this pixel count for --decode."),
+) -> None:
+    """Check a manifest: every label, id and video path; with --decode, that every video decodes."""
+    from videostar.data.preflight import iter_checks
+    from videostar.video.sampling import FrameSampling
+
+    samples = _load(manifest)
+    sampling = FrameSampling(num_frames=frames, max_pixels=max_pixels) if decode else None
+    problems = []
+    with _progress() as progress:
+        task = progress.add_task("decoding videos" if decode else "checking durations", total=len(samples))
+        for found in iter_checks(samples, sampling):
+            problems.extend(found)
+            progress.advance(task)
+    if problems:
+        for problem in problems:
+            err_console.print(str(problem), style="red", markup=False, highlight=False)
+        unreadable = sorted({p.where for p in problems if p.field == "video"})
+        err_console.print(f"{len(problems)} problem(s); {len(unreadable)} sample(s) with unreadable videos")
+        raise typer.Exit(1)
+    console.print(f"[green]OK[/green]: {len(samples)} samples in {manifest}" + (" (all videos decode)" if decode else ""))
+
+
+@data_app.command("stats")
+def data_stats(
+    manifest: Path = typer.Argument(..., help="Manifest to describe."),
+    as_json: bool = typer.Option(False, "--json", help="Print the statistics as JSON."),
+    probe: bool = typer.Option(True, help="Read each video's duration."),
+) -> None:
+    """Counts per split, task and label type, and video durations."""
+    from videostar.data.stats import manifest_stats
+
+    stats = manifest_stats(_load(manifest, check_videos=False), probe_durations=probe)
+    if as_json:
+        print(json.dumps(stats, indent=2))
+        return
+    console.print(f"[bold]{stats['samples']}[/bold] samples over [bold]{stats['videos']}[/bold] videos; "
+                  f"splits: {stats['splits']}")
+    table = Table("task", "samples", "label types")
+    for task, count in sorted(stats["tasks"].items()):
+        types = ", ".join(f"{t}×{n}" for t, n in sorted(stats["label_types_per_task"][task].items()))
+        table.add_row(task, str(count), types)
+    console.print(table)
+    if stats.get("duration_s"):
+        d = stats["duration_s"]
+        console.print(f"durations (s): min {d['min']}, mean {d['mean']}, max {d['max']}, total {d['total']}"
+                      + (f"; {stats['unreadable_videos']} unreadable" if stats["unreadable_videos"] else ""))
+
+
+@data_app.command("import")
+def data_import(
+    fmt: str = typer.Argument(..., metavar="FORMAT", help="kinetics | star | finediving"),
+    src: Path = typer.Argument(..., help="Annotation file (Kinetics CSV, STAR_*.json, FineDiving .pkl)."),
+    out: Path = typer.Argument(..., help="Manifest to write (.jsonl)."),
+    video_dir: Optional[Path] = typer.Option(None, help="Folder of the videos / frame folders (default: beside SRC)."),
+    skip_missing: bool = typer.Option(False, help="Leave out samples whose video is not on disk."),
+    fps: float = typer.Option(25.0, help="FineDiving only: frame rate of the trimmed frame folders."),
+) -> None:
+    """Convert a source dataset's annotations into a videostar manifest."""
+    from videostar.data.importers import import_dataset
+    from videostar.data.manifest import write_manifest
+
+    options = {"fps": fps} if fmt == "finediving" else {}
+    try:
+        result = import_dataset(fmt, src, video_dir or src.parent, skip_missing=skip_missing, **options)
+    except (ValueError, FileNotFoundError) as err:
+        err_console.print(str(err), style="red", markup=False, highlight=False)
+        raise typer.Exit(1)
+    count = write_manifest(result.samples, out)
+    console.print(f"wrote {count} samples to {out}")
+    for reason, n in result.skipped.most_common():
+        console.print(f"  skipped {n}: {reason}")
+
+
+@toy_app.command("make")
+def toy_make(
+    out: Path = typer.Argument(..., help="Output folder (videos/ and manifest.jsonl)."),
+    n: int = typer.Option(100, "--n", min=1, help="Number of videos."),
+    seed: int = typer.Option(0, help="Seed; the same seed gives the same dataset."),
+    split: str = typer.Option("train", help="Split name written in the manifest."),
+    task: Optional[list[str]] = typer.Option(None, help="Only these tasks (repeatable); default all."),
+    workers: int = typer.Option(1, min=1, help="Processes used to render."),
+) -> None:
+    """Render procedurally labeled toy videos covering every label type."""
+    from videostar.toyworld.dataset import make_toy_dataset
+
+    with _progress() as progress:
+        bar = progress.add_task("rendering toy videos", total=n)
+        try:
+            manifest = make_toy_dataset(out, n, seed=seed, tasks=task, split=split, workers=workers,
+                                        on_video=lambda: progress.advance(bar))
+        except ValueError as err:
+            err_console.print(str(err), style="red", markup=False, highlight=False)
+            raise typer.Exit(1)
+    console.print(f"wrote {manifest}")
+
+
+if __name__ == "__main__":
+    app()
