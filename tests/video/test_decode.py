@@ -125,3 +125,17 @@ def test_time_limit_during_decoding(gray_video, monkeypatch):
     monkeypatch.setattr(decode_module, "_now", lambda: next(clock))
     with pytest.raises(VideoDecodeError, match="decoding timed out"):
         decode(gray_video, FrameSampling(num_frames=16), timeout_s=50)
+
+
+@pytest.mark.parametrize("rotation", [0, 90])
+def test_decord_backend_picks_the_same_frames_as_pyav(tmp_path, rotation):
+    pytest.importorskip("decord")
+    times = [0.0, 0.1, 0.15, 0.9, 1.0, 1.6, 1.7, 1.95]
+    videos = [write_vfr_video(tmp_path / "vfr.mp4", times),
+              write_video(tmp_path / "cfr.mp4", gray_frames(16), fps=8, rotation=rotation)]
+    for video in videos:
+        for spec in (FrameSampling(num_frames=5), FrameSampling(num_frames=3, max_pixels=500)):
+            a = decode(video, spec, backend="pyav")
+            b = decode(video, spec, backend="decord")
+            assert a.array.shape == b.array.shape
+            assert [frame_index(f) for f in a.array] == [frame_index(f) for f in b.array]

@@ -1,18 +1,22 @@
 """Decode exactly the frames a ``FrameSampling`` asks for, from a video file or a frame directory.
 
-PyAV is the default: it seeks to the keyframe before each wanted frame instead of decoding the
+PyAV is the default backend: it seeks to the keyframe before each wanted frame instead of decoding the
 whole file, follows real presentation times (so variable frame rate is handled), and applies the
-stream's rotation metadata. Datasets that ship frames (FineDiving, Something-Something) are
+stream's rotation metadata. decord, when installed, is an alternative backend that picks the
+same frames (by presentation time); decord mishandles rotated videos (it crashes on them), so
+those always go through PyAV. Datasets that ship frames (FineDiving, Something-Something) are
 directories of images with an fps. Every failure raises ``VideoDecodeError`` naming the file, so a
 caller can skip a bad video knowingly; a frame that cannot be decoded is never replaced by black.
 """
 
 from __future__ import annotations
 
+import importlib.util
 import re
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
 
 import numpy as np
 
@@ -67,10 +71,12 @@ def decode(
     segment: tuple[float, float] | None = None,
     fps: float | None = None,
     timeout_s: float = DEFAULT_TIMEOUT_S,
+    backend: Literal["pyav", "decord", "auto"] = "pyav",
 ) -> Frames:
     """The frames ``sampling`` picks from the clip (or from ``segment``, in seconds).
 
-    ``fps`` is needed only for frame directories. Raises ``VideoDecodeError``.
+    ``fps`` is needed only for frame directories. ``backend="auto"`` uses decord when it is
+    installed. Raises ``VideoDecodeError``.
     """
     path = Path(path)
     deadline = _now() + timeout_s
@@ -78,6 +84,9 @@ def decode(
         return _decode_frame_dir(path, sampling, segment, fps, deadline)
     if not path.exists():
         raise VideoDecodeError(path, "file not found")
+    use_decord = backend == "decord" or (backend == "auto" and importlib.util.find_spec("decord") is not None)
+    if use_decord and _first_frame_rotation(path) == 0:
+        return _decode_decord(path, sampling, segment)
     return _decode_pyav(path, sampling, segment, deadline, timeout_s)
 
 
@@ -158,10 +167,46 @@ def _decode_pyav(path, sampling, segment, deadline, timeout_s) -> Frames:
     for frame in picked:
         if (frame.height, frame.width) != (height, width):
             frame = frame.reformat(width=width, height=height)
-        arrays.append(np.rot90(frame.to_ndarray(format="rgb24"), k=rotation // 90))
-    array = np.ascontiguousarray(np.stack(arrays))
+        arrays.append(frame.to_ndarray(format="rgb24"))
+    return _frames(np.stack(arrays), rotation, targets, info)
+
+
+def _frames(array: np.ndarray, rotation: int, targets, info: VideoInfo) -> Frames:
+    """Apply the display rotation (degrees counter-clockwise) and package the result."""
+    array = np.ascontiguousarray(np.rot90(array, k=rotation // 90, axes=(1, 2)))
     shown = VideoInfo(info.duration, info.fps, width=array.shape[2], height=array.shape[1])
     return Frames(array=array, times=np.asarray(targets, dtype=np.float64), info=shown)
+
+
+def _first_frame_rotation(path: Path) -> int:
+    with _open(path, DEFAULT_TIMEOUT_S) as container:
+        first = next(container.decode(_video_stream(container, path)), None)
+        return (first.rotation or 0) if first is not None else 0
+
+
+def _decode_decord(path: Path, sampling: FrameSampling, segment) -> Frames:
+    """decord reads a whole batch at once; frames are chosen by presentation time, as in PyAV."""
+    import decord
+
+    try:
+        reader = decord.VideoReader(str(path))
+        starts = reader.get_frame_timestamp(range(len(reader)))[:, 0]
+    except decord.DECORDError as err:
+        raise VideoDecodeError(path, f"cannot open: {err}") from None
+    fps = float(reader.get_avg_fps())
+    height, width = reader[0].shape[:2]
+    info = VideoInfo(duration=len(reader) / fps, fps=fps, width=width, height=height)
+    start, end = _clip_bounds(path, info, segment)
+    targets = sampling.times(start, end)
+    # the frame on screen at t: the last whose start time is <= t
+    indices = np.clip(np.searchsorted(starts, targets + 1e-6, side="right") - 1, 0, len(reader) - 1)
+    array = reader.get_batch(indices.tolist()).asnumpy()
+    out_height, out_width = sampling.output_size(height, width)
+    if (out_height, out_width) != (height, width):
+        from PIL import Image
+
+        array = np.stack([np.asarray(Image.fromarray(a).resize((out_width, out_height), Image.BILINEAR)) for a in array])
+    return _frames(array, 0, targets, info)
 
 
 def _seek_and_pick(container, stream, targets, deadline, path):
