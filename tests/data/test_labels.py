@@ -53,7 +53,7 @@ def test_every_type_parses_from_the_documented_json_and_renders():
         ({"type": "timestamp", "value": 1.2}, "within 0..1"),
         ({"type": "score", "value": 120, "scale": [0, 100]}, "outside its scale"),
         ({"type": "score", "value": 1, "scale": [5, 1]}, "lo must be < hi"),
-        ({"type": "text", "value": ""}, "at least 1"),
+        ({"type": "text", "value": ""}, "blank"),
         ({"type": "sequence", "value": []}, "at least 1"),
         ({"type": "sequence", "value": ["a", " "]}, "blank"),
     ],

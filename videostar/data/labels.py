@@ -10,12 +10,21 @@ from __future__ import annotations
 
 from typing import Annotated, Literal, Union
 
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, field_validator, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, TypeAdapter, model_validator
 
 Unit = Literal["normalized", "seconds"]
 LABEL_TYPES = ("class", "temporal_range", "bbox", "timestamp", "score", "text", "sequence")
 # Seconds labels may overshoot the probed duration by container rounding; tolerate this much.
 _DURATION_SLACK_S = 0.05
+
+
+def _strip_non_blank(text: str) -> str:
+    if not text.strip():
+        raise ValueError("must not be blank")
+    return text.strip()
+
+
+NonBlank = Annotated[str, AfterValidator(_strip_non_blank)]
 
 
 def fmt_number(x: float) -> str:
@@ -60,15 +69,8 @@ class ClassLabel(_LabelBase):
     """A class or short phrase ('cartwheel'); ``aliases`` are accepted synonyms."""
 
     type: Literal["class"] = "class"
-    value: str = Field(min_length=1)
+    value: NonBlank
     aliases: list[str] = []
-
-    @field_validator("value")
-    @classmethod
-    def _not_blank(cls, v: str) -> str:
-        if not v.strip():
-            raise ValueError("must not be blank")
-        return v.strip()
 
     def render(self) -> str:
         return self.value
@@ -177,14 +179,7 @@ class TextLabel(_LabelBase):
     """A free-text description (a caption, an answer sentence)."""
 
     type: Literal["text"] = "text"
-    value: str = Field(min_length=1)
-
-    @field_validator("value")
-    @classmethod
-    def _not_blank(cls, v: str) -> str:
-        if not v.strip():
-            raise ValueError("must not be blank")
-        return v.strip()
+    value: NonBlank
 
     def render(self) -> str:
         return self.value
@@ -194,14 +189,7 @@ class SequenceLabel(_LabelBase):
     """An ordered list of phrases (sub-actions, events), first to last."""
 
     type: Literal["sequence"] = "sequence"
-    value: list[str] = Field(min_length=1)
-
-    @field_validator("value")
-    @classmethod
-    def _no_blank_steps(cls, v: list[str]) -> list[str]:
-        if any(not step.strip() for step in v):
-            raise ValueError("steps must not be blank")
-        return [step.strip() for step in v]
+    value: list[NonBlank] = Field(min_length=1)
 
     def render(self) -> str:
         if len(self.value) == 1:
