@@ -117,6 +117,41 @@ def data_import(
         console.print(f"  skipped {n}: {reason}")
 
 
+@app.command("verify")
+def verify(
+    src: Path = typer.Argument(..., metavar="IN", help="JSONL: one {labels, answer, [duration], [task]} per line."),
+    out: Path = typer.Argument(..., metavar="OUT", help="JSONL with passed, score and label_verdicts added."),
+    config: Optional[Path] = typer.Option(None, help="YAML of verifier thresholds (VerifierConfig fields)."),
+    batch_size: int = typer.Option(512, min=1, help="Answers verified (and embedded) together."),
+) -> None:
+    """Check answers against their labels with the Video-STaR verifiers."""
+    import yaml
+
+    from videostar.data.manifest import ManifestError
+    from videostar.verify.files import verify_file
+    from videostar.verify.verifier import Verifier, VerifierConfig
+
+    try:
+        settings = VerifierConfig.model_validate(yaml.safe_load(config.read_text()) or {}) if config else None
+        verifier = Verifier(settings)
+    except (ValueError, OSError) as err:
+        err_console.print(f"{config}: {err}", style="red", markup=False, highlight=False)
+        raise typer.Exit(1)
+    with _progress() as progress:
+        bar = progress.add_task("verifying", total=None)
+        try:
+            summary = verify_file(src, out, verifier, batch_size=batch_size,
+                                  on_progress=lambda done, total: progress.update(bar, completed=done, total=total))
+        except (ManifestError, FileNotFoundError) as err:
+            err_console.print(str(err), style="red", markup=False, highlight=False)
+            raise typer.Exit(1)
+    table = Table("label type", "passed", "failed")
+    for kind, counts in sorted(summary["per_type"].items()):
+        table.add_row(kind, str(counts["passed"]), str(counts["failed"]))
+    console.print(table)
+    console.print(f"{summary['passed']} of {summary['lines']} answers passed; wrote {out}")
+
+
 @toy_app.command("make")
 def toy_make(
     out: Path = typer.Argument(..., help="Output folder (videos/ and manifest.jsonl)."),

@@ -102,7 +102,7 @@ def _field_path(loc: tuple) -> str:
     return out
 
 
-def _validation_problems(where: str, err: ValidationError) -> list[Problem]:
+def validation_problems(where: str, err: ValidationError) -> list[Problem]:
     problems = []
     for e in err.errors():
         message = e["msg"].removeprefix("Value error, ")
@@ -134,7 +134,7 @@ def parse_records(
         try:
             sample = Sample.model_validate(raw)
         except ValidationError as err:
-            problems.extend(_validation_problems(where, err))
+            problems.extend(validation_problems(where, err))
             continue
         sample = sample.model_copy(update={"video": str((root / sample.video).resolve())})
         problems.extend(_check_sample_files(where, sample, check_videos))
@@ -153,7 +153,7 @@ def _check_sample_files(where: str, sample: Sample, check_videos: bool) -> list[
     return []
 
 
-def _jsonl_records(path: Path) -> Iterator[tuple[str, Any]]:
+def jsonl_records(path: Path) -> Iterator[tuple[str, Any]]:
     with path.open(encoding="utf-8") as f:
         for number, line in enumerate(f, start=1):
             if not line.strip():
@@ -236,7 +236,7 @@ def load_manifest(path: str | Path, check_videos: bool = True) -> list[Sample]:
     elif path.suffix.lower() == ".csv":
         records = _csv_records(path)
     else:
-        records = _jsonl_records(path)
+        records = jsonl_records(path)
     samples, problems = parse_records(records, path.parent if path.is_file() else path, check_videos)
     if problems:
         raise ManifestError(problems)
