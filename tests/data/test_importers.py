@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from conftest import gray_frames
+from media import gray_frames
 from videostar.data.importers import import_dataset
 from videostar.data.importers.safe_pickle import UnsafePickleError, safe_load
 from videostar.data.manifest import load_manifest, write_manifest

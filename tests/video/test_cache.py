@@ -4,7 +4,7 @@ import time
 
 import numpy as np
 
-from conftest import frame_index, gray_frames
+from media import frame_index, gray_frames
 from videostar.video.cache import FrameCache
 from videostar.video.decode import decode
 from videostar.video.encode import write_video

@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from conftest import frame_index, gray_frames, write_vfr_video, write_wav
+from media import frame_index, gray_frames, write_vfr_video, write_wav
 from videostar.video.decode import VideoDecodeError, decode, probe
 from videostar.video.encode import write_video
 from videostar.video.sampling import FrameSampling
