@@ -15,8 +15,10 @@ app = typer.Typer(help="Self-training for video language models from the labels 
                   no_args_is_help=True, add_completion=False)
 data_app = typer.Typer(help="Validate, inspect and import labeled-video manifests.", no_args_is_help=True)
 toy_app = typer.Typer(help="The procedural toy world used by the demo and the tests.", no_args_is_help=True)
+models_app = typer.Typer(help="Model utilities.", no_args_is_help=True)
 app.add_typer(data_app, name="data")
 app.add_typer(toy_app, name="toy")
+app.add_typer(models_app, name="models")
 
 # soft_wrap: problem lines carry file paths that must stay whole (and greppable).
 console = Console(soft_wrap=True)
@@ -150,6 +152,117 @@ def verify(
         table.add_row(kind, str(counts["passed"]), str(counts["failed"]))
     console.print(table)
     console.print(f"{summary['passed']} of {summary['lines']} answers passed; wrote {out}")
+
+
+def _fail(message: str) -> None:
+    err_console.print(message, style="red", markup=False, highlight=False)
+    raise typer.Exit(1)
+
+
+def _yield_table(table: dict) -> Table:
+    view = Table("task", "questions", "kept: answer", "kept: rationalization", "failed", "answer yield")
+    for task, row in table.items():
+        view.add_row(task, str(row["questions"]), str(row["kept_answer"]), str(row["kept_rationalization"]),
+                     str(row["failed"]), f"{row['answer_yield']:.0%}")
+    return view
+
+
+@app.command("generate")
+def generate(
+    config: Optional[Path] = typer.Option(None, help="YAML run config (GenerateConfig); flags below override it."),
+    model: Optional[str] = typer.Option(None, help="Model: hub id or local directory (model.path)."),
+    manifest: Optional[Path] = typer.Option(None, help="Labeled-video manifest."),
+    run_dir: Optional[Path] = typer.Option(None, help="Run directory (ledger, frames, yield.json)."),
+    resume: bool = typer.Option(False, help="Continue a run directory that already has a ledger."),
+    max_new_tokens: Optional[int] = typer.Option(None, help="sampling.max_new_tokens"),
+    temperature: Optional[float] = typer.Option(None, help="sampling.temperature"),
+    frames: Optional[int] = typer.Option(None, help="frames.num_frames (uniform sampling)"),
+    steps: Optional[str] = typer.Option(None, help="Comma-separated steps: answer,rationalize"),
+    samples_per_question: Optional[int] = typer.Option(None, help="Answers drawn per question."),
+    batch_size: Optional[int] = typer.Option(None, help="Requests per model call."),
+    max_samples: Optional[int] = typer.Option(None, help="Only the first N samples of the manifest."),
+) -> None:
+    """Generate verified Video-STaR data: questions, answers, verification, rationalization."""
+    from videostar.config import ConfigError, GenerateConfig, load_config
+    from videostar.data.manifest import ManifestError
+    from videostar.models import load_backend
+    from videostar.star.generate import Generation, ResumeError
+    from videostar.store.ledger import Ledger, RunLockedError
+    from videostar.verify.verifier import Verifier
+
+    overrides = {"model.path": model, "manifest": manifest, "run_dir": run_dir,
+                 "sampling.max_new_tokens": max_new_tokens, "sampling.temperature": temperature,
+                 "frames.num_frames": frames, "steps": steps.split(",") if steps else None,
+                 "samples_per_question": samples_per_question, "batch_size": batch_size, "max_samples": max_samples}
+    try:
+        settings = load_config(GenerateConfig, config, overrides)
+    except ConfigError as err:
+        _fail(str(err))
+    if Ledger.exists(settings.run_dir) and not resume:
+        _fail(f"{settings.run_dir} already holds a run: pass --resume to continue it, or choose a new --run-dir")
+    try:
+        ledger = Ledger(settings.run_dir)
+    except RunLockedError as err:
+        _fail(str(err))
+    with ledger, _progress() as progress:
+        bars: dict[str, int] = {}
+
+        def report(step: str, advanced: int, total: int, counts: dict) -> None:
+            if step not in bars:
+                bars[step] = progress.add_task(step, total=total)
+            note = f" kept {counts['kept']} / failed {counts['failed']}" if counts else ""
+            progress.update(bars[step], advance=advanced, description=f"{step}{note}")
+
+        backend = load_backend(settings.model)
+        try:
+            table = Generation(settings, backend, Verifier(settings.verifier), ledger, report).run()
+        except (ResumeError, ManifestError, ValueError) as err:
+            _fail(str(err))
+    out = settings.run_dir / "yield.json"
+    out.write_text(json.dumps(table, indent=2))
+    console.print(_yield_table(table))
+    console.print(f"wrote {out}")
+
+
+@app.command("export")
+def export_cmd(
+    run_dir: Path = typer.Argument(..., help="A generate run directory."),
+    out: Path = typer.Argument(..., help="Output file (.jsonl for trl/llamafactory, .json for llava)."),
+    fmt: str = typer.Option("trl", "--format", help="trl | llamafactory | llava"),
+    forms: str = typer.Option("cot,direct,mc", help="Training forms: cot, direct, mc (comma-separated)."),
+) -> None:
+    """Export kept samples as a training set."""
+    from videostar.star.trainset import build_examples
+    from videostar.store.export import export
+    from videostar.store.ledger import Ledger, RunLockedError
+
+    if not Ledger.exists(run_dir):
+        _fail(f"{run_dir}: no ledger here (run videostar generate first)")
+    try:
+        with Ledger(run_dir) as ledger:
+            examples = build_examples(ledger, tuple(f.strip() for f in forms.split(",") if f.strip()))
+            export(examples, out, fmt, ledger.meta("frame_sampling", {}))
+    except (RunLockedError, ValueError) as err:
+        _fail(str(err))
+    console.print(f"wrote {len(examples)} examples to {out}")
+
+
+@models_app.command("tiny")
+def models_tiny(
+    out: Path = typer.Argument(..., help="Directory to write the model and processor to."),
+    arch: str = typer.Option("qwen2_vl", help="qwen2_vl | qwen2_5_vl"),
+    seed: int = typer.Option(0, help="Weight initialization seed."),
+) -> None:
+    """Write a tiny random-weight video LLM (for tests and trying things offline)."""
+    from pydantic import ValidationError
+
+    from videostar.models.tiny import TinyModelSpec, build_tiny_model
+
+    try:
+        spec = TinyModelSpec(arch=arch, seed=seed)
+    except ValidationError as err:
+        _fail(str(err))
+    console.print(f"wrote {build_tiny_model(out, spec)}")
 
 
 @toy_app.command("make")

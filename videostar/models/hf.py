@@ -1,0 +1,82 @@
+"""Generate with any Hugging Face ``AutoModelForImageTextToText`` whose processor takes video
+(Qwen2-VL, Qwen2.5-VL, LLaVA-OneVision, LLaVA-NeXT-Video, SmolVLM2, InternVL-hf, ...).
+
+Loads from a hub id or a local directory, safetensors only, ``trust_remote_code`` off unless
+asked. Batches are left-padded so every row's continuation starts at the same position.
+"""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+from videostar.models.backend import Generation, GenRequest, SamplingParams, with_video
+
+
+def pick_device(device: str) -> str:
+    import torch
+
+    if device != "auto":
+        return device
+    return "cuda" if torch.cuda.is_available() else "cpu"
+
+
+def load_processor_and_model(model: str, dtype: str = "auto", device: str = "auto", trust_remote_code: bool = False):
+    """(processor, model) on ``device``, eval mode, left padding."""
+    from videostar.compat import ensure_torchvision_importable
+
+    ensure_torchvision_importable()
+    import torch
+    from transformers import AutoModelForImageTextToText, AutoProcessor
+
+    device = pick_device(device)
+    torch_dtype = "auto" if dtype == "auto" else getattr(torch, dtype)
+    processor = AutoProcessor.from_pretrained(model, trust_remote_code=trust_remote_code)
+    processor.tokenizer.padding_side = "left"
+    net = AutoModelForImageTextToText.from_pretrained(
+        model, dtype=torch_dtype, use_safetensors=True, trust_remote_code=trust_remote_code
+    )
+    return processor, net.to(device).eval()
+
+
+class HFBackend:
+    name = "hf"
+
+    def __init__(self, model: str, dtype: str = "auto", device: str = "auto", batch_size: int = 8,
+                 trust_remote_code: bool = False):
+        self.model_id = model
+        self.batch_size = batch_size
+        self.processor, self.model = load_processor_and_model(model, dtype, device, trust_remote_code)
+        self.device = self.model.device
+
+    def encode(self, requests: Sequence[GenRequest], add_generation_prompt: bool = True):
+        """Processor inputs (on the model's device) for a batch of requests."""
+        texts = [
+            self.processor.apply_chat_template(with_video(r.messages, r.frames is not None),
+                                               add_generation_prompt=add_generation_prompt, tokenize=False)
+            for r in requests
+        ]
+        videos = [r.frames for r in requests if r.frames is not None] or None
+        return self.processor(text=texts, videos=videos, return_tensors="pt", padding=True).to(self.device)
+
+    def generate(self, requests: Sequence[GenRequest], params: SamplingParams) -> list[Generation]:
+        import torch
+
+        tokenizer = self.processor.tokenizer
+        pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
+        out: list[Generation] = []
+        for start in range(0, len(requests), self.batch_size):
+            chunk = requests[start:start + self.batch_size]
+            inputs = self.encode(chunk)
+            torch.manual_seed(params.seed + start)
+            sampling = {"do_sample": True, "temperature": params.temperature, "top_p": params.top_p} \
+                if params.temperature > 0 else {"do_sample": False}
+            with torch.inference_mode():
+                tokens = self.model.generate(**inputs, max_new_tokens=params.max_new_tokens, pad_token_id=pad_id,
+                                             **sampling)
+            new = tokens[:, inputs["input_ids"].shape[1]:]
+            texts = self.processor.batch_decode(new, skip_special_tokens=True)
+            prompt_lengths = inputs["attention_mask"].sum(dim=1).tolist()
+            for text, row, prompt_len in zip(texts, new, prompt_lengths):
+                completion = int((row != pad_id).sum())
+                out.append(Generation(text=text.strip(), prompt_tokens=int(prompt_len), completion_tokens=completion))
+        return out

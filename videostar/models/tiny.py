@@ -1,0 +1,134 @@
+"""Tiny Qwen2-VL / Qwen2.5-VL models built from scratch, offline, in well under a second.
+
+Tests use them everywhere, and the demo's small base model starts from the same builder: a
+byte-level BPE tokenizer trained locally on a small corpus, Qwen's chat template, a processor
+whose patch sizes match the vision tower, and random weights. The result is a normal model
+directory that loads with AutoProcessor / AutoModelForImageTextToText and nothing from a hub.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Iterable, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+SPECIAL_TOKENS = ["<|endoftext|>", "<|im_start|>", "<|im_end|>", "<|vision_start|>", "<|vision_end|>",
+                  "<|image_pad|>", "<|video_pad|>"]
+# Qwen's chat template, reduced to what videostar sends (text and video/image parts).
+CHAT_TEMPLATE = (
+    "{% for message in messages %}<|im_start|>{{ message['role'] }}\n"
+    "{% if message['content'] is string %}{{ message['content'] }}{% else %}{% for part in message['content'] %}"
+    "{% if part['type'] == 'video' %}<|vision_start|><|video_pad|><|vision_end|>"
+    "{% elif part['type'] == 'image' %}<|vision_start|><|image_pad|><|vision_end|>"
+    "{% else %}{{ part['text'] }}{% endif %}{% endfor %}{% endif %}<|im_end|>\n{% endfor %}"
+    "{% if add_generation_prompt %}<|im_start|>assistant\n{% endif %}"
+)
+DEFAULT_CORPUS = [
+    "system user assistant You are a helpful assistant that watches videos and answers questions.",
+    "Think step by step about what you see in the video, then give the final answer on the last line.",
+    "Final answer: The correct answer is . Explain how one arrives at this answer.",
+    "A big red square moves left. A small blue circle stays still. A green circle and a yellow square.",
+    "up down left right appears disappears first then finally visible from to at between seconds",
+    "What is the direction? When does it happen? Where is the object? How many objects are there?",
+    "0 1 2 3 4 5 6 7 8 9 0.25 0.5 0.75 [0.1, 0.2, 0.5, 0.6] yes no",
+]
+
+
+class TinyModelSpec(BaseModel):
+    """Sizes of a tiny model; defaults give ~170k parameters (under 1 MB)."""
+
+    model_config = ConfigDict(extra="forbid")
+    arch: Literal["qwen2_vl", "qwen2_5_vl"] = "qwen2_vl"
+    vocab_size: int = Field(600, ge=300)
+    hidden_size: int = 64
+    layers: int = 2
+    heads: int = 2
+    vision_depth: int = 2
+    vision_embed: int = 32
+    patch_size: int = 8
+    temporal_patch_size: int = 2
+    merge_size: int = 2
+    min_pixels: int = 32 * 32
+    max_pixels: int = 64 * 64
+    seed: int = 0
+
+
+def train_tokenizer(corpus: Iterable[str], vocab_size: int):
+    """A byte-level BPE tokenizer (any text encodes) with Qwen's special tokens and chat template."""
+    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
+    from transformers import PreTrainedTokenizerFast
+
+    tokenizer = Tokenizer(models.BPE())
+    tokenizer.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+    tokenizer.decoder = decoders.ByteLevel()
+    trainer = trainers.BpeTrainer(vocab_size=vocab_size, special_tokens=SPECIAL_TOKENS, show_progress=False,
+                                  initial_alphabet=pre_tokenizers.ByteLevel.alphabet())
+    tokenizer.train_from_iterator(list(corpus), trainer)
+    fast = PreTrainedTokenizerFast(tokenizer_object=tokenizer, eos_token="<|im_end|>", pad_token="<|endoftext|>",
+                                   chat_template=CHAT_TEMPLATE)
+    fast.padding_side = "left"
+    return fast
+
+
+def _configs(spec: TinyModelSpec, token_ids: dict[str, int], vocab: int):
+    head_dim = spec.hidden_size // spec.heads
+    text = dict(vocab_size=vocab, hidden_size=spec.hidden_size, intermediate_size=2 * spec.hidden_size,
+                num_hidden_layers=spec.layers, num_attention_heads=spec.heads, num_key_value_heads=1,
+                max_position_embeddings=8192,
+                rope_parameters={"rope_type": "default", "rope_theta": 10000.0, "mrope_section": _mrope(head_dim)},
+                bos_token_id=token_ids["<|endoftext|>"], eos_token_id=token_ids["<|im_end|>"],
+                pad_token_id=token_ids["<|endoftext|>"])
+    vision = dict(depth=spec.vision_depth, num_heads=2, patch_size=spec.patch_size,
+                  spatial_merge_size=spec.merge_size, temporal_patch_size=spec.temporal_patch_size)
+    if spec.arch == "qwen2_vl":
+        vision.update(embed_dim=spec.vision_embed, hidden_size=spec.hidden_size, mlp_ratio=2)
+    else:
+        vision.update(hidden_size=spec.vision_embed, intermediate_size=2 * spec.vision_embed,
+                      out_hidden_size=spec.hidden_size, window_size=spec.patch_size * spec.merge_size * 2,
+                      fullatt_block_indexes=[spec.vision_depth - 1])
+    ids = dict(image_token_id=token_ids["<|image_pad|>"], video_token_id=token_ids["<|video_pad|>"],
+               vision_start_token_id=token_ids["<|vision_start|>"], vision_end_token_id=token_ids["<|vision_end|>"])
+    return text, vision, ids
+
+
+def _mrope(head_dim: int) -> list[int]:
+    """Split half the head dimension over (time, height, width) as Qwen does (1 : 1.5 : 1.5)."""
+    half = head_dim // 2
+    time = half // 4
+    height = (half - time) // 2
+    return [time, height, half - time - height]
+
+
+def build_tiny_model(out: str | Path, spec: TinyModelSpec | None = None, corpus: Iterable[str] | None = None) -> Path:
+    """Write a tiny random-weight video LLM (model + processor) to ``out``; returns ``out``."""
+    from videostar.compat import ensure_torchvision_importable
+
+    ensure_torchvision_importable()
+    import torch
+    import transformers
+
+    spec = spec or TinyModelSpec()
+    out = Path(out)
+    tokenizer = train_tokenizer(corpus if corpus is not None else DEFAULT_CORPUS, spec.vocab_size)
+    token_ids = {t: tokenizer.convert_tokens_to_ids(t) for t in SPECIAL_TOKENS}
+    text, vision, ids = _configs(spec, token_ids, len(tokenizer))
+    if spec.arch == "qwen2_vl":
+        config = transformers.Qwen2VLConfig(text_config=text, vision_config=vision, **ids)
+        model_cls, processor_cls = transformers.Qwen2VLForConditionalGeneration, transformers.Qwen2VLProcessor
+    else:
+        config = transformers.Qwen2_5_VLConfig(text_config=text, vision_config=vision, **ids)
+        model_cls, processor_cls = transformers.Qwen2_5_VLForConditionalGeneration, transformers.Qwen2_5_VLProcessor
+    torch.manual_seed(spec.seed)
+    model = model_cls(config)
+    pixels = dict(patch_size=spec.patch_size, temporal_patch_size=spec.temporal_patch_size,
+                  merge_size=spec.merge_size, min_pixels=spec.min_pixels, max_pixels=spec.max_pixels)
+    processor = processor_cls(
+        image_processor=transformers.Qwen2VLImageProcessor(**pixels),
+        video_processor=transformers.Qwen2VLVideoProcessor(**pixels, cap_pixels_per_frame=True),
+        tokenizer=tokenizer, chat_template=CHAT_TEMPLATE,
+    )
+    out.mkdir(parents=True, exist_ok=True)
+    processor.save_pretrained(out)
+    model.save_pretrained(out, safe_serialization=True)
+    return out

@@ -1,0 +1,90 @@
+"""Training examples from kept generations, in the three forms the paper used.
+
+- ``cot``: the answer prompt and the verified step-by-step answer (rationalizations are stored under
+  the plain answer prompt, without the gold hint they were written with: STaR's rule);
+- ``direct``: the question and the gold label as a short answer;
+- ``mc``: the question with 4 options (the gold label and 3 distractors drawn from other labels
+  of the same type and task) and the correct letter.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from videostar.data.manifest import Sample
+from videostar.prompts import Prompts, gold_answer
+from videostar.store.ledger import Ledger
+
+FORMS = ("cot", "direct", "mc")
+
+
+@dataclass(frozen=True)
+class Example:
+    id: str
+    sample_id: str
+    video: str
+    form: str
+    source: str  # "answer" | "rationalize"
+    prompt: str
+    response: str
+    task: str
+    segment: tuple[float, float] | None = None
+    meta: dict = field(default_factory=dict)
+
+
+def _rng(*parts) -> np.random.Generator:
+    digest = hashlib.sha256(":".join(map(str, parts)).encode()).digest()
+    return np.random.default_rng(int.from_bytes(digest[:8], "little"))
+
+
+def _distractor_pool(samples: dict[str, Sample]) -> dict[tuple, list[str]]:
+    """Distinct rendered answers per (task, label types) across the run's samples."""
+    pool: dict[tuple, list[str]] = {}
+    for sample in samples.values():
+        key = (sample.task, tuple(label.type for label in sample.labels))
+        answers = pool.setdefault(key, [])
+        text = gold_answer(sample.labels)
+        if text not in answers:
+            answers.append(text)
+    return pool
+
+
+def build_examples(ledger: Ledger, forms: tuple[str, ...] = FORMS, prompts: Prompts | None = None,
+                   seed: int = 0) -> list[Example]:
+    """One example per kept question and form (the first passing generation, answers before rationales)."""
+    unknown = set(forms) - set(FORMS)
+    if unknown:
+        raise ValueError(f"unknown training form(s) {sorted(unknown)}; choose from {FORMS}")
+    prompts = prompts or Prompts()
+    samples = ledger.samples()
+    pool = _distractor_pool(samples)
+    kept: dict[str, dict] = {}
+    for row in ledger.generations(passed=True):  # ordered by insertion: answers come before rationales
+        if row["question_id"] not in kept or (kept[row["question_id"]]["step"] == "rationalize" and row["step"] == "answer"):
+            kept[row["question_id"]] = row
+    examples = []
+    for qid, row in kept.items():
+        sample = samples[row["sample_id"]]
+        base = dict(sample_id=sample.id, video=sample.video, source=row["step"], task=sample.task, segment=sample.segment)
+        gold = gold_answer(sample.labels)
+        if "cot" in forms:
+            examples.append(Example(id=f"{qid}/cot", form="cot", prompt=prompts.answer.format(question=row["question"]),
+                                    response=row["text"], **base))
+        if "direct" in forms:
+            examples.append(Example(id=f"{qid}/direct", form="direct", prompt=prompts.direct.format(question=row["question"]),
+                                    response=gold, **base))
+        if "mc" in forms:
+            others = [a for a in pool[(sample.task, tuple(label.type for label in sample.labels))] if a != gold]
+            if len(others) >= 3:
+                rng = _rng(seed, qid)
+                options = [others[i] for i in rng.choice(len(others), size=3, replace=False)] + [gold]
+                options = [options[i] for i in rng.permutation(4)]
+                letter = "ABCD"[options.index(gold)]
+                listed = "\n".join(f"({'ABCD'[i]}) {o}" for i, o in enumerate(options))
+                examples.append(Example(id=f"{qid}/mc", form="mc", response=f"({letter}) {gold}",
+                                        prompt=prompts.multiple_choice.format(question=row["question"], options=listed),
+                                        meta={"options": options, "answer": letter}, **base))
+    return examples

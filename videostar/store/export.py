@@ -1,0 +1,66 @@
+"""Write training examples for the trainers people use: TRL (conversational ``messages``),
+LLaMA-Factory (sharegpt with ``videos``) and LLaVA (``conversations`` JSON). Every record carries
+its video path and the run's frame-sampling spec, so training sees the frames generation saw.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Iterable
+
+from videostar.star.trainset import Example
+
+EXPORT_FORMATS = ("trl", "llamafactory", "llava")
+
+
+def trl_record(example: Example, frame_sampling: dict) -> dict:
+    return {
+        "id": example.id,
+        "messages": [
+            {"role": "user", "content": [{"type": "video"}, {"type": "text", "text": example.prompt}]},
+            {"role": "assistant", "content": [{"type": "text", "text": example.response}]},
+        ],
+        "video": example.video,
+        "segment": list(example.segment) if example.segment else None,
+        "frame_sampling": frame_sampling,
+        "form": example.form,
+        "source": example.source,
+        "task": example.task,
+    }
+
+
+def _write_jsonl(records: Iterable[dict], path: Path) -> int:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    count = 0
+    with path.open("w", encoding="utf-8") as f:
+        for record in records:
+            f.write(json.dumps(record, ensure_ascii=False) + "\n")
+            count += 1
+    return count
+
+
+def export(examples: list[Example], out: str | Path, fmt: str, frame_sampling: dict) -> Path:
+    """Write ``examples`` to ``out`` in ``fmt``; returns the data file written."""
+    out = Path(out)
+    if fmt == "trl":
+        _write_jsonl((trl_record(e, frame_sampling) for e in examples), out)
+    elif fmt == "llamafactory":
+        _write_jsonl(({
+            "messages": [{"role": "user", "content": "<video>" + e.prompt}, {"role": "assistant", "content": e.response}],
+            "videos": [e.video], "frame_sampling": frame_sampling, "id": e.id, "form": e.form,
+        } for e in examples), out)
+        info = {out.stem: {"file_name": out.name, "formatting": "sharegpt",
+                           "columns": {"messages": "messages", "videos": "videos"},
+                           "tags": {"role_tag": "role", "content_tag": "content",
+                                    "user_tag": "user", "assistant_tag": "assistant"}}}
+        (out.parent / "dataset_info.json").write_text(json.dumps(info, indent=2))
+    elif fmt == "llava":
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(json.dumps([{
+            "id": e.id, "video": e.video, "frame_sampling": frame_sampling, "form": e.form,
+            "conversations": [{"from": "human", "value": "<video>\n" + e.prompt}, {"from": "gpt", "value": e.response}],
+        } for e in examples], ensure_ascii=False, indent=1))
+    else:
+        raise ValueError(f"unknown export format {fmt!r}; choose from {', '.join(EXPORT_FORMATS)}")
+    return out
