@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -9,6 +10,10 @@ from media import gray_frames
 
 from videostar.toyworld.dataset import make_toy_dataset
 from videostar.video.encode import write_video
+
+# Nothing may come from a model hub during tests: fail loudly instead of downloading.
+os.environ["HF_HUB_OFFLINE"] = "1"
+os.environ["TRANSFORMERS_OFFLINE"] = "1"
 
 
 @pytest.fixture(scope="session")
@@ -21,3 +26,18 @@ def toy_manifest(tmp_path_factory) -> Path:
 def gray_video(tmp_path) -> Path:
     """16 frames at 8 fps (2 s), frame i has gray level 15*i."""
     return write_video(tmp_path / "gray.mp4", gray_frames(16), fps=8)
+
+
+@pytest.fixture(scope="session")
+def tiny_model(tmp_path_factory) -> Path:
+    """A tiny random Qwen2-VL (about 170k parameters), built once per session."""
+    from videostar.models.tiny import build_tiny_model
+
+    return build_tiny_model(tmp_path_factory.mktemp("tiny") / "model")
+
+
+@pytest.fixture(scope="session")
+def tiny_backend(tiny_model):
+    from videostar.models.hf import HFBackend
+
+    return HFBackend(str(tiny_model), device="cpu", batch_size=4)

@@ -46,6 +46,14 @@ DEFAULT_NAMES = {"class": "label", "temporal_range": "the event happens", "bbox"
                  "timestamp": "the event happens", "score": "score", "text": "description", "sequence": "steps"}
 
 
+# The judge verifier's question (verify/verifier.py, ``judge_types``).
+JUDGE_PROMPT = (
+    "You check whether an answer agrees with a known label of a video.\n"
+    "Task: {task}\nLabel ({kind}): {label}\nAnswer: {answer}\n"
+    "Does the answer state or clearly imply the label? Reply with one word: yes or no."
+)
+
+
 class Prompts(BaseModel):
     """The step prompts; override any field in a run config's ``prompts:`` section."""
 

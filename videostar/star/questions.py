@@ -54,10 +54,10 @@ def parse_model_questions(text: str, limit: int, max_chars: int = 200, min_chars
     length-limited, duplicates (ignoring case and punctuation) dropped, at most ``limit``."""
     found, seen = [], set()
     for line in text.splitlines():
-        question = _SPACE_RE.sub(" ", _LIST_MARK_RE.sub("", line)).strip(" \"'`")
+        question = _SPACE_RE.sub(" ", _LIST_MARK_RE.sub("", line)).strip(" \"'`").replace(" ?", "?")
         if not question.endswith("?") or not min_chars <= len(question) <= max_chars:
             continue
-        key = _KEY_RE.sub("", question.lower())
+        key = " ".join(_KEY_RE.sub(" ", question.lower()).split())
         if key in seen:
             continue
         seen.add(key)

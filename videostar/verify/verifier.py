@@ -18,6 +18,7 @@ from typing import Callable, Iterable, Sequence
 from pydantic import BaseModel, ConfigDict, Field
 
 from videostar.data.labels import LABEL_TYPES, Label
+from videostar.prompts import JUDGE_PROMPT
 from videostar.verify import rules
 from videostar.verify.embed import Embedder
 
@@ -58,13 +59,6 @@ class VerifyItem:
     answer: str
     duration: float | None = None  # seconds; lets answers in seconds match normalized labels
     task: str | None = None
-
-
-JUDGE_PROMPT = (
-    "You check whether an answer agrees with a known label of a video.\n"
-    "Task: {task}\nLabel ({kind}): {label}\nAnswer: {answer}\n"
-    "Does the answer state or clearly imply the label? Reply with one word: yes or no."
-)
 
 
 class Verifier:

@@ -1,0 +1,59 @@
+import os
+import time
+
+import numpy as np
+import pytest
+
+from videostar.models.backend import GenRequest, SamplingParams
+from videostar.models.hf import HFBackend
+from videostar.models.tiny import TinyModelSpec, build_tiny_model
+
+
+@pytest.mark.parametrize("arch", ["qwen2_vl", "qwen2_5_vl"])
+def test_tiny_model_builds_fast_small_and_loads_offline(tmp_path, arch):
+    from videostar.compat import ensure_torchvision_importable
+
+    ensure_torchvision_importable()  # torchvision's CUDA wheel beside CPU torch (see compat.py)
+    from transformers import AutoModelForImageTextToText, AutoProcessor
+
+    build_tiny_model(tmp_path / "warm", TinyModelSpec(arch=arch))  # imports paid once
+    start = time.perf_counter()
+    path = build_tiny_model(tmp_path / "m", TinyModelSpec(arch=arch))
+    assert time.perf_counter() - start < 1.0
+    assert sum(f.stat().st_size for f in path.iterdir()) < 1_000_000
+    assert os.environ["HF_HUB_OFFLINE"] == "1"
+    processor = AutoProcessor.from_pretrained(path)
+    model = AutoModelForImageTextToText.from_pretrained(path, use_safetensors=True)
+    assert 100_000 < sum(p.numel() for p in model.parameters()) < 400_000
+    assert model.config.model_type == arch
+    assert processor.video_token == "<|video_pad|>"
+
+
+def _requests(n, rng):
+    return [GenRequest([{"role": "user", "content": "describe " * (i + 1)}],
+                       rng.integers(0, 255, (8, 64, 64, 3), dtype=np.uint8)) for i in range(n)]
+
+
+def test_batched_generation_with_left_padding_equals_one_at_a_time(tiny_backend):
+    requests = _requests(5, np.random.default_rng(0))
+    greedy = SamplingParams(temperature=0, max_new_tokens=8)
+    batched = tiny_backend.generate(requests, greedy)
+    single = [tiny_backend.generate([r], greedy)[0] for r in requests]
+    assert [g.text for g in batched] == [g.text for g in single]
+    assert [g.prompt_tokens for g in batched] == [g.prompt_tokens for g in single]
+    assert all(0 < g.completion_tokens <= 8 for g in batched)
+    assert batched[4].prompt_tokens > batched[0].prompt_tokens  # longer prompt, more tokens
+
+
+def test_sampling_is_seeded_and_text_only_requests_work(tiny_backend):
+    requests = _requests(2, np.random.default_rng(1)) + [GenRequest([{"role": "user", "content": "hi"}])]
+    params = SamplingParams(temperature=1.0, max_new_tokens=6, seed=3)
+    first = [g.text for g in tiny_backend.generate(requests, params)]
+    assert first == [g.text for g in tiny_backend.generate(requests, params)]
+    assert first != [g.text for g in tiny_backend.generate(requests, params.model_copy(update={"seed": 4}))]
+
+
+def test_qwen2_5_vl_backend(tmp_path):
+    backend = HFBackend(str(build_tiny_model(tmp_path, TinyModelSpec(arch="qwen2_5_vl"))), device="cpu")
+    (gen,) = backend.generate(_requests(1, np.random.default_rng(2)), SamplingParams(temperature=0, max_new_tokens=4))
+    assert gen.completion_tokens > 0
