@@ -16,6 +16,8 @@ app = typer.Typer(help="Self-training for video language models from the labels 
 data_app = typer.Typer(help="Validate, inspect and import labeled-video manifests.", no_args_is_help=True)
 toy_app = typer.Typer(help="The procedural toy world used by the demo and the tests.", no_args_is_help=True)
 models_app = typer.Typer(help="Model utilities.", no_args_is_help=True)
+train_app = typer.Typer(help="Fine-tune on video with TRL (SFT, DPO).", no_args_is_help=True)
+app.add_typer(train_app, name="train")
 app.add_typer(data_app, name="data")
 app.add_typer(toy_app, name="toy")
 app.add_typer(models_app, name="models")
@@ -167,37 +169,69 @@ def _yield_table(table: dict) -> Table:
     return view
 
 
+# Flags shared by `generate` and `star` (they override the generation part of the config).
+_MODEL = typer.Option(None, help="Model: hub id or local directory (model.path).")
+_MANIFEST = typer.Option(None, help="Labeled-video manifest.")
+_RUN_DIR = typer.Option(None, help="Run directory.")
+_RESUME = typer.Option(False, help="Continue a run directory that already holds a run.")
+_MAX_NEW = typer.Option(None, help="sampling.max_new_tokens")
+_TEMPERATURE = typer.Option(None, help="sampling.temperature")
+_FRAMES = typer.Option(None, help="frames.num_frames (uniform sampling)")
+_STEPS = typer.Option(None, help="Comma-separated steps: answer,rationalize")
+_SAMPLES = typer.Option(None, help="Answers drawn per question.")
+_BATCH = typer.Option(None, help="Requests per model call.")
+_MAX_SAMPLES = typer.Option(None, help="Only the first N samples of the manifest.")
+
+
+def _generate_overrides(prefix: str, model, manifest, run_dir, max_new_tokens, temperature, frames, steps,
+                        samples_per_question, batch_size, max_samples) -> dict:
+    values = {"model.path": model, "manifest": manifest, "run_dir": run_dir,
+              "sampling.max_new_tokens": max_new_tokens, "sampling.temperature": temperature,
+              "frames.num_frames": frames, "steps": steps.split(",") if steps else None,
+              "samples_per_question": samples_per_question, "batch_size": batch_size, "max_samples": max_samples}
+    return {prefix + key: value for key, value in values.items()}
+
+
+def _load_or_fail(model_cls, config, overrides):
+    from videostar.config import ConfigError, load_config
+
+    try:
+        return load_config(model_cls, config, overrides)
+    except ConfigError as err:
+        _fail(str(err))
+
+
+def _generation_progress(progress: Progress):
+    bars: dict[str, int] = {}
+
+    def report(step: str, advanced: int, total: int, counts: dict) -> None:
+        if step not in bars or progress.tasks[bars[step]].finished:
+            bars[step] = progress.add_task(step, total=total)
+        note = f" kept {counts['kept']} / failed {counts['failed']}" if counts else ""
+        progress.update(bars[step], advance=advanced, description=f"{step}{note}")
+
+    return report
+
+
 @app.command("generate")
 def generate(
     config: Optional[Path] = typer.Option(None, help="YAML run config (GenerateConfig); flags below override it."),
-    model: Optional[str] = typer.Option(None, help="Model: hub id or local directory (model.path)."),
-    manifest: Optional[Path] = typer.Option(None, help="Labeled-video manifest."),
-    run_dir: Optional[Path] = typer.Option(None, help="Run directory (ledger, frames, yield.json)."),
-    resume: bool = typer.Option(False, help="Continue a run directory that already has a ledger."),
-    max_new_tokens: Optional[int] = typer.Option(None, help="sampling.max_new_tokens"),
-    temperature: Optional[float] = typer.Option(None, help="sampling.temperature"),
-    frames: Optional[int] = typer.Option(None, help="frames.num_frames (uniform sampling)"),
-    steps: Optional[str] = typer.Option(None, help="Comma-separated steps: answer,rationalize"),
-    samples_per_question: Optional[int] = typer.Option(None, help="Answers drawn per question."),
-    batch_size: Optional[int] = typer.Option(None, help="Requests per model call."),
-    max_samples: Optional[int] = typer.Option(None, help="Only the first N samples of the manifest."),
+    model: Optional[str] = _MODEL, manifest: Optional[Path] = _MANIFEST, run_dir: Optional[Path] = _RUN_DIR,
+    resume: bool = _RESUME, max_new_tokens: Optional[int] = _MAX_NEW, temperature: Optional[float] = _TEMPERATURE,
+    frames: Optional[int] = _FRAMES, steps: Optional[str] = _STEPS, samples_per_question: Optional[int] = _SAMPLES,
+    batch_size: Optional[int] = _BATCH, max_samples: Optional[int] = _MAX_SAMPLES,
 ) -> None:
     """Generate verified Video-STaR data: questions, answers, verification, rationalization."""
-    from videostar.config import ConfigError, GenerateConfig, load_config
+    from videostar.config import GenerateConfig
     from videostar.data.manifest import ManifestError
     from videostar.models import load_backend
     from videostar.star.generate import Generation, ResumeError
     from videostar.store.ledger import Ledger, RunLockedError
     from videostar.verify.verifier import Verifier
 
-    overrides = {"model.path": model, "manifest": manifest, "run_dir": run_dir,
-                 "sampling.max_new_tokens": max_new_tokens, "sampling.temperature": temperature,
-                 "frames.num_frames": frames, "steps": steps.split(",") if steps else None,
-                 "samples_per_question": samples_per_question, "batch_size": batch_size, "max_samples": max_samples}
-    try:
-        settings = load_config(GenerateConfig, config, overrides)
-    except ConfigError as err:
-        _fail(str(err))
+    settings = _load_or_fail(GenerateConfig, config, _generate_overrides(
+        "", model, manifest, run_dir, max_new_tokens, temperature, frames, steps, samples_per_question,
+        batch_size, max_samples))
     if Ledger.exists(settings.run_dir) and not resume:
         _fail(f"{settings.run_dir} already holds a run: pass --resume to continue it, or choose a new --run-dir")
     try:
@@ -205,23 +239,52 @@ def generate(
     except RunLockedError as err:
         _fail(str(err))
     with ledger, _progress() as progress:
-        bars: dict[str, int] = {}
-
-        def report(step: str, advanced: int, total: int, counts: dict) -> None:
-            if step not in bars:
-                bars[step] = progress.add_task(step, total=total)
-            note = f" kept {counts['kept']} / failed {counts['failed']}" if counts else ""
-            progress.update(bars[step], advance=advanced, description=f"{step}{note}")
-
         backend = load_backend(settings.model)
         try:
-            table = Generation(settings, backend, Verifier(settings.verifier), ledger, report).run()
+            table = Generation(settings, backend, Verifier(settings.verifier), ledger,
+                               _generation_progress(progress)).run()
         except (ResumeError, ManifestError, ValueError) as err:
             _fail(str(err))
     out = settings.run_dir / "yield.json"
     out.write_text(json.dumps(table, indent=2))
     console.print(_yield_table(table))
     console.print(f"wrote {out}")
+
+
+@app.command("star")
+def star(
+    config: Optional[Path] = typer.Option(None, help="YAML loop config (StarConfig); flags below override it."),
+    model: Optional[str] = _MODEL, manifest: Optional[Path] = _MANIFEST, run_dir: Optional[Path] = _RUN_DIR,
+    resume: bool = _RESUME, max_new_tokens: Optional[int] = _MAX_NEW, temperature: Optional[float] = _TEMPERATURE,
+    frames: Optional[int] = _FRAMES, steps: Optional[str] = _STEPS, samples_per_question: Optional[int] = _SAMPLES,
+    batch_size: Optional[int] = _BATCH, max_samples: Optional[int] = _MAX_SAMPLES,
+    cycles: Optional[int] = typer.Option(None, help="Number of Video-STaR cycles."),
+    max_steps: Optional[int] = typer.Option(None, help="train.max_steps per cycle."),
+) -> None:
+    """The Video-STaR loop: generate, verify, rationalize, fine-tune; repeat for --cycles."""
+    from videostar.star.loop import StarConfig, StarLoop
+    from videostar.store.lock import RunLockedError
+
+    overrides = _generate_overrides("generate.", model, manifest, run_dir, max_new_tokens, temperature, frames,
+                                    steps, samples_per_question, batch_size, max_samples)
+    settings = _load_or_fail(StarConfig, config, {**overrides, "cycles": cycles, "train.max_steps": max_steps})
+    root = settings.generate.run_dir
+    if (root / "star_state.json").exists() and not resume:
+        _fail(f"{root} already holds a run: pass --resume to continue it, or choose a new --run-dir")
+
+    def report(cycle: int, metrics: dict) -> None:
+        console.print(f"[bold]cycle {cycle}[/bold]: answer yield {metrics['answer_yield']:.1%}, "
+                      f"{metrics['train_rows']} training rows, final loss "
+                      f"{metrics['train_losses'][-1] if metrics['train_losses'] else float('nan'):.3f}")
+        console.print(_yield_table(metrics["yield"]))
+
+    with _progress() as progress:
+        try:
+            history = StarLoop(settings, report=report, progress=_generation_progress(progress)).run()
+        except (RunLockedError, RuntimeError, ValueError) as err:
+            _fail(str(err))
+    console.print(" -> ".join(f"cycle {m['cycle']}: {m['answer_yield']:.1%}" for m in history)
+                  + f"   (answer yield; {root / 'star_summary.json'})")
 
 
 @app.command("export")
@@ -245,6 +308,47 @@ def export_cmd(
     except (RunLockedError, ValueError) as err:
         _fail(str(err))
     console.print(f"wrote {len(examples)} examples to {out}")
+
+
+def _train(kind: str, config, model, data, output_dir, max_steps, learning_rate, full) -> None:
+    from videostar.train.trainers import TrainConfig, train_dpo, train_sft
+
+    settings = _load_or_fail(TrainConfig, config, {"model": model, "data": data, "output_dir": output_dir,
+                                                   "max_steps": max_steps, "learning_rate": learning_rate})
+    if full:
+        settings = settings.model_copy(update={"lora": None})
+    try:
+        result = (train_sft if kind == "sft" else train_dpo)(settings)
+    except (ValueError, FileNotFoundError) as err:
+        _fail(str(err))
+    losses = result.losses
+    console.print(f"{kind}: {result.metrics['steps']} steps, loss {losses[0]:.3f} -> {losses[-1]:.3f}" if losses
+                  else f"{kind}: {result.metrics['steps']} steps")
+    console.print(f"model: {result.model_dir}")
+
+
+_TRAIN_CONFIG = typer.Option(None, help="YAML (TrainConfig); flags below override it.")
+_TRAIN_MODEL = typer.Option(None, help="Base model: hub id or local directory.")
+_TRAIN_DATA = typer.Option(None, help="Training JSONL (videostar export --format trl; DPO: prompt/chosen/rejected).")
+_TRAIN_OUT = typer.Option(None, help="Output directory (checkpoints, final/, merged/).")
+_TRAIN_STEPS = typer.Option(None, help="max_steps (overrides epochs)")
+_TRAIN_LR = typer.Option(None, help="learning_rate")
+_TRAIN_FULL = typer.Option(False, "--full", help="Full fine-tuning instead of LoRA.")
+
+
+def _train_command(kind: str, doc: str):
+    def command(config: Optional[Path] = _TRAIN_CONFIG, model: Optional[str] = _TRAIN_MODEL,
+                data: Optional[Path] = _TRAIN_DATA, output_dir: Optional[Path] = _TRAIN_OUT,
+                max_steps: Optional[int] = _TRAIN_STEPS, learning_rate: Optional[float] = _TRAIN_LR,
+                full: bool = _TRAIN_FULL) -> None:
+        _train(kind, config, model, data, output_dir, max_steps, learning_rate, full)
+
+    command.__doc__ = doc
+    return command
+
+
+train_app.command("sft")(_train_command("sft", "Supervised fine-tuning on video (loss on the answers only)."))
+train_app.command("dpo")(_train_command("dpo", "Direct Preference Optimization on video (rows: prompt, chosen, rejected, video)."))
 
 
 @models_app.command("tiny")

@@ -9,9 +9,7 @@ makes a second process on the same run directory refuse with the holder's pid.
 
 from __future__ import annotations
 
-import fcntl
 import json
-import os
 import sqlite3
 import time
 from dataclasses import dataclass
@@ -20,6 +18,7 @@ from typing import Iterable
 
 from videostar.data.manifest import Sample
 from videostar.star.questions import Question
+from videostar.store.lock import RunLock, RunLockedError  # noqa: F401  (RunLockedError: re-exported)
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -46,10 +45,6 @@ CREATE TABLE IF NOT EXISTS steps_done (name TEXT PRIMARY KEY, finished REAL NOT 
 """
 
 
-class RunLockedError(RuntimeError):
-    pass
-
-
 @dataclass(frozen=True)
 class GenerationRow:
     question_id: str
@@ -69,19 +64,7 @@ class Ledger:
     def __init__(self, run_dir: str | Path):
         self.run_dir = Path(run_dir)
         self.run_dir.mkdir(parents=True, exist_ok=True)
-        self._lock_file = open(self.run_dir / "ledger.lock", "a+")
-        try:
-            fcntl.flock(self._lock_file, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            self._lock_file.seek(0)
-            holder = self._lock_file.read().strip() or "unknown"
-            self._lock_file.close()
-            raise RunLockedError(f"{self.run_dir} is in use by another videostar process (pid {holder}); "
-                                 "wait for it or use another --run-dir") from None
-        self._lock_file.seek(0)
-        self._lock_file.truncate()
-        self._lock_file.write(str(os.getpid()))
-        self._lock_file.flush()
+        self._lock = RunLock(self.run_dir / "ledger.lock")
         self.db = sqlite3.connect(self.run_dir / self.FILE, isolation_level=None)
         self.db.execute("PRAGMA journal_mode=WAL")
         self.db.execute("PRAGMA synchronous=NORMAL")
@@ -93,8 +76,7 @@ class Ledger:
 
     def close(self) -> None:
         self.db.close()
-        fcntl.flock(self._lock_file, fcntl.LOCK_UN)
-        self._lock_file.close()
+        self._lock.release()
 
     def __enter__(self) -> "Ledger":
         return self

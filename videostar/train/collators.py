@@ -1,0 +1,116 @@
+"""Video collators for TRL, which handles images but not video (trl issue 4002).
+
+Both decode each row's video with the run's one ``FrameSampling`` (the frames its data was
+generated from), render prompt and completion with the processor's chat template, and mark which
+tokens are the completion:
+
+- ``VideoSFTCollator``: ``labels`` = input ids with prompt and padding set to -100 (loss on the
+  assistant's answer only);
+- ``VideoDPOCollator``: TRL's preference layout, chosen rows then rejected rows (videos repeated),
+  with a ``completion_mask``.
+
+The prompt's length is measured by running the processor on the prompt alone with the same video,
+so it holds for any processor's expansion of video tokens.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Sequence
+
+import numpy as np
+
+from videostar.models.backend import with_video
+from videostar.video.cache import FrameCache
+from videostar.video.decode import decode
+from videostar.video.sampling import FrameSampling
+
+
+@dataclass
+class FrameLoader:
+    """Frames of a row's video (``video``, optional ``segment`` and ``fps``), cached when a dir is given."""
+
+    sampling: FrameSampling
+    cache_dir: str | Path | None = None
+
+    def __post_init__(self):
+        self._cache = FrameCache(self.cache_dir) if self.cache_dir else None
+
+    def __call__(self, row: dict) -> np.ndarray:
+        segment = tuple(row["segment"]) if row.get("segment") else None
+        if self._cache is not None:
+            return self._cache.load(row["video"], self.sampling, segment=segment, fps=row.get("fps")).array
+        return decode(row["video"], self.sampling, segment=segment, fps=row.get("fps")).array
+
+
+def _turn_text(row: dict, key: str, role: str) -> str:
+    """``row[key]`` (videostar rows) or the text of the first ``role`` turn of TRL ``messages``."""
+    if isinstance(row.get(key), str):
+        return row[key]
+    content = next(m for m in row["messages"] if m["role"] == role)["content"]
+    return content if isinstance(content, str) else "".join(p.get("text") or "" for p in content if p["type"] == "text")
+
+
+def prompt_text(row: dict) -> str:
+    return _turn_text(row, "prompt", "user")
+
+
+def response_text(row: dict) -> str:
+    return _turn_text(row, "response", "assistant")
+
+
+def encode_completions(processor, prompts: Sequence[str], completions: Sequence[str],
+                       videos: Sequence[np.ndarray]) -> dict:
+    """Right-padded batch of prompt+completion with a ``completion_mask`` (1 on completion tokens)."""
+    import torch
+
+    user = [[{"role": "user", "content": p}] for p in prompts]
+    prompt_texts = [processor.apply_chat_template(with_video(m, True), add_generation_prompt=True, tokenize=False)
+                    for m in user]
+    full_texts = [processor.apply_chat_template(
+        with_video(m + [{"role": "assistant", "content": c}], True), tokenize=False) for m, c in zip(user, completions)]
+    for prompt, full in zip(prompt_texts, full_texts):
+        if not full.startswith(prompt):
+            raise ValueError("the chat template does not render the prompt as a prefix of prompt + answer; "
+                             "cannot tell which tokens are the answer")
+    tokenizer = processor.tokenizer
+    side = tokenizer.padding_side
+    try:
+        tokenizer.padding_side = "right"
+        batch = processor(text=full_texts, videos=list(videos), padding=True, return_tensors="pt")
+        prompt_ids = processor(text=prompt_texts, videos=list(videos), padding=True, return_tensors="pt")
+    finally:
+        tokenizer.padding_side = side
+    prompt_lengths = prompt_ids["attention_mask"].sum(dim=1)
+    positions = torch.arange(batch["input_ids"].shape[1]).unsqueeze(0)
+    completion = (positions >= prompt_lengths.unsqueeze(1)) & batch["attention_mask"].bool()
+    batch["completion_mask"] = completion.long()
+    return batch
+
+
+@dataclass
+class VideoSFTCollator:
+    processor: Any
+    frames: FrameLoader
+
+    def __call__(self, rows: list[dict]) -> dict:
+        batch = encode_completions(self.processor, [prompt_text(r) for r in rows], [response_text(r) for r in rows],
+                                   [self.frames(r) for r in rows])
+        mask = batch.pop("completion_mask")
+        batch["labels"] = batch["input_ids"].masked_fill(mask == 0, -100)
+        return dict(batch)
+
+
+@dataclass
+class VideoDPOCollator:
+    """Rows hold ``prompt``, ``chosen``, ``rejected`` (texts) and the video."""
+
+    processor: Any
+    frames: FrameLoader
+
+    def __call__(self, rows: list[dict]) -> dict:
+        videos = [self.frames(r) for r in rows]
+        prompts = [r["prompt"] for r in rows]
+        return dict(encode_completions(self.processor, prompts * 2, [r["chosen"] for r in rows] +
+                                       [r["rejected"] for r in rows], videos * 2))
