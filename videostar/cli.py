@@ -201,6 +201,16 @@ def _load_or_fail(model_cls, config, overrides):
         _fail(str(err))
 
 
+def _loop_settings(model_cls, name: str, config, resume: bool, extra: dict, *generate_flags):
+    """A loop's validated config (generation flags override ``generate.*``), refusing to restart a run."""
+    overrides = {**_generate_overrides("generate.", *generate_flags), **extra}
+    settings = _load_or_fail(model_cls, config, overrides)
+    root = settings.generate.run_dir
+    if (root / f"{name}_state.json").exists() and not resume:
+        _fail(f"{root} already holds a run: pass --resume to continue it, or choose a new --run-dir")
+    return settings
+
+
 def _generation_progress(progress: Progress):
     bars: dict[str, int] = {}
 
@@ -265,12 +275,10 @@ def star(
     from videostar.star.loop import StarConfig, StarLoop
     from videostar.store.lock import RunLockedError
 
-    overrides = _generate_overrides("generate.", model, manifest, run_dir, max_new_tokens, temperature, frames,
-                                    steps, samples_per_question, batch_size, max_samples)
-    settings = _load_or_fail(StarConfig, config, {**overrides, "cycles": cycles, "train.max_steps": max_steps})
+    settings = _loop_settings(StarConfig, "star", config, resume, {"cycles": cycles, "train.max_steps": max_steps},
+                              model, manifest, run_dir, max_new_tokens, temperature, frames, steps,
+                              samples_per_question, batch_size, max_samples)
     root = settings.generate.run_dir
-    if (root / "star_state.json").exists() and not resume:
-        _fail(f"{root} already holds a run: pass --resume to continue it, or choose a new --run-dir")
 
     def report(cycle: int, metrics: dict) -> None:
         console.print(f"[bold]cycle {cycle}[/bold]: answer yield {metrics['answer_yield']:.1%}, "
@@ -287,27 +295,71 @@ def star(
                   + f"   (answer yield; {root / 'star_summary.json'})")
 
 
+@app.command("savi")
+def savi(
+    config: Optional[Path] = typer.Option(None, help="YAML loop config (SaviConfig); flags below override it."),
+    model: Optional[str] = _MODEL, manifest: Optional[Path] = _MANIFEST, run_dir: Optional[Path] = _RUN_DIR,
+    resume: bool = _RESUME, max_new_tokens: Optional[int] = _MAX_NEW, temperature: Optional[float] = _TEMPERATURE,
+    frames: Optional[int] = _FRAMES, steps: Optional[str] = _STEPS, samples_per_question: Optional[int] = _SAMPLES,
+    batch_size: Optional[int] = _BATCH, max_samples: Optional[int] = _MAX_SAMPLES,
+    iterations: Optional[int] = typer.Option(None, help="Number of VideoSAVi iterations (the paper: 4)."),
+    max_steps: Optional[int] = typer.Option(None, help="train.max_steps per iteration."),
+) -> None:
+    """VideoSAVi: self-questions, self-critique, revision, DPO on (revised > original); repeat."""
+    from videostar.savi.loop import SaviConfig, SaviLoop
+    from videostar.store.lock import RunLockedError
+
+    settings = _loop_settings(SaviConfig, "savi", config, resume, {"iterations": iterations, "train.max_steps": max_steps},
+                              model, manifest, run_dir, max_new_tokens, temperature, frames, steps,
+                              samples_per_question, batch_size, max_samples)
+    root = settings.generate.run_dir
+
+    def report(k: int, metrics: dict) -> None:
+        table = Table("pair source", "kept", "dropped (by reason)")
+        for source, counts in metrics["pairs"].items():
+            dropped = ", ".join(f"{reason} {n}" for reason, n in sorted(counts["dropped"].items())) or "-"
+            table.add_row(source, str(counts["kept"]), dropped)
+        margins = metrics.get("reward_margins") or []
+        console.print(f"[bold]iteration {k}[/bold]: {metrics['kept_pairs']} pairs"
+                      + (f", DPO reward margin {margins[0]:.3f} -> {margins[-1]:.3f}" if margins else ""))
+        console.print(table)
+
+    with _progress() as progress:
+        try:
+            history = SaviLoop(settings, report=report, progress=_generation_progress(progress)).run()
+        except (RunLockedError, RuntimeError, ValueError) as err:
+            _fail(str(err))
+    console.print(f"{len(history)} iteration(s); {root / 'savi_summary.json'}")
+
+
 @app.command("export")
 def export_cmd(
     run_dir: Path = typer.Argument(..., help="A generate run directory."),
     out: Path = typer.Argument(..., help="Output file (.jsonl for trl/llamafactory, .json for llava)."),
-    fmt: str = typer.Option("trl", "--format", help="trl | llamafactory | llava"),
+    fmt: str = typer.Option("trl", "--format", help="trl | llamafactory | llava (pairs: trl | llamafactory)"),
     forms: str = typer.Option("cot,direct,mc", help="Training forms: cot, direct, mc (comma-separated)."),
+    pairs: bool = typer.Option(False, "--pairs", help="Export kept preference pairs (VideoSAVi) instead."),
+    source: Optional[str] = typer.Option(None, help="--pairs: only self_critique or label_verified pairs."),
 ) -> None:
-    """Export kept samples as a training set."""
+    """Export kept samples (or, with --pairs, preference pairs) as a training set."""
     from videostar.star.trainset import build_examples
-    from videostar.store.export import export
+    from videostar.store.export import export, export_pairs, pair_rows
     from videostar.store.ledger import Ledger, RunLockedError
 
     if not Ledger.exists(run_dir):
-        _fail(f"{run_dir}: no ledger here (run videostar generate first)")
+        _fail(f"{run_dir}: no ledger here (run videostar generate or savi first)")
     try:
         with Ledger(run_dir) as ledger:
-            examples = build_examples(ledger, tuple(f.strip() for f in forms.split(",") if f.strip()))
-            export(examples, out, fmt, ledger.meta("frame_sampling", {}))
+            frame_sampling = ledger.meta("frame_sampling", {})
+            if pairs:
+                rows = pair_rows(ledger, frame_sampling, source)
+                export_pairs(rows, out, fmt)
+            else:
+                rows = build_examples(ledger, tuple(f.strip() for f in forms.split(",") if f.strip()))
+                export(rows, out, fmt, frame_sampling)
     except (RunLockedError, ValueError) as err:
         _fail(str(err))
-    console.print(f"wrote {len(examples)} examples to {out}")
+    console.print(f"wrote {len(rows)} {'pairs' if pairs else 'examples'} to {out}")
 
 
 def _train(kind: str, config, model, data, output_dir, max_steps, learning_rate, full) -> None:

@@ -72,6 +72,24 @@ class Prompts(BaseModel):
         "Write one question per line and nothing else."
     )
     direct: str = "{question}\nAnswer with a short phrase."
+    # VideoSAVi: self-questions, critique, revision
+    spatial_questions: str = (
+        "Write {n} different questions about this video that need spatial reasoning: where objects are, how they "
+        "are placed relative to each other, their sizes, colors and other visual details. One question per line."
+    )
+    temporal_questions: str = (
+        "Write {n} different questions about this video that need temporal reasoning: the order of events, what "
+        "causes what, how things change over time. One question per line."
+    )
+    critique: str = (
+        "Question: {question}\nAnswer: {answer}\nCheck this answer against the video. List every error of fact, "
+        "of space (positions, sizes, relations) and of time (order, timing), every object it mentions that is not "
+        "in the video, and anything important it leaves out. If the answer is fully correct, say 'No errors.'"
+    )
+    revise: str = (
+        "Question: {question}\nOriginal answer: {answer}\nCritique: {critique}\nWrite an improved answer that "
+        "fixes every problem the critique found. Give only the improved answer."
+    )
     multiple_choice: str = "{question}\nOptions:\n{options}\nAnswer with the letter of the correct option."
 
 

@@ -63,15 +63,15 @@ def test_star_cli_two_cycles_killed_and_resumed(tmp_path, tiny_model):
     os.killpg(process.pid, signal.SIGKILL)  # killed right after cycle 0's generation was recorded
     process.wait()
     first = json.loads(state_file.read_text())
-    assert "yield" in first["cycles"][0]
+    assert "yield" in first["rounds"][0]["generated"]
     ledger_rows = _rows(tmp_path / "run" / "cycle_0" / "generate" / "ledger.sqlite")
     refused = runner.invoke(app, ["star", "--config", str(config)])
     assert refused.exit_code == 1 and "--resume" in refused.output
     resumed = runner.invoke(app, ["star", "--config", str(config), "--resume"])
     assert resumed.exit_code == 0, resumed.output
     state = json.loads(state_file.read_text())
-    assert len(state["cycles"]) == 2 and all("model" in c for c in state["cycles"])
-    assert state["cycles"][0]["yield"] == first["cycles"][0]["yield"]  # cycle 0 was not generated again
+    assert len(state["rounds"]) == 2 and all("model" in r["trained"] for r in state["rounds"])
+    assert state["rounds"][0]["generated"] == first["rounds"][0]["generated"]  # cycle 0 was not generated again
     assert _rows(tmp_path / "run" / "cycle_0" / "generate" / "ledger.sqlite") == ledger_rows
     assert "cycle 0:" in resumed.output and "cycle 1:" in resumed.output
 

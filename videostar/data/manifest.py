@@ -26,7 +26,7 @@ class Sample(BaseModel):
     id: str = Field(min_length=1)
     video: str = Field(min_length=1)
     task: str = Field(min_length=1)
-    labels: list[Label] = Field(min_length=1)
+    labels: list[Label] = []  # VideoSAVi needs none; Video-STaR refuses samples without labels
     split: str = "train"
     segment: tuple[float, float] | None = None  # seconds: only this part of the video is the clip
     duration: float | None = Field(None, gt=0)  # seconds; probed from the video when absent

@@ -132,3 +132,34 @@ def build_tiny_model(out: str | Path, spec: TinyModelSpec | None = None, corpus:
     processor.save_pretrained(out)
     model.save_pretrained(out, safe_serialization=True)
     return out
+
+
+def build_tiny_clip(out: str | Path, seed: int = 0, corpus: Iterable[str] | None = None) -> Path:
+    """A tiny random CLIP (text + vision towers, tokenizer, image processor) for the SAVi filter's tests."""
+    from videostar.compat import ensure_torchvision_importable
+
+    ensure_torchvision_importable()
+    import torch
+    import transformers
+    from tokenizers import processors
+
+    tokenizer = train_tokenizer(corpus if corpus is not None else DEFAULT_CORPUS, 400)
+    eos = tokenizer.convert_tokens_to_ids("<|endoftext|>")
+    # CLIP pools the text at its end token: append one to every text.
+    tokenizer.backend_tokenizer.post_processor = processors.TemplateProcessing(
+        single="$A <|endoftext|>", special_tokens=[("<|endoftext|>", eos)])
+    config = transformers.CLIPConfig(
+        text_config=dict(vocab_size=len(tokenizer), hidden_size=32, intermediate_size=64, num_hidden_layers=1,
+                         num_attention_heads=2, max_position_embeddings=77, eos_token_id=eos,
+                         pad_token_id=tokenizer.pad_token_id, bos_token_id=eos),
+        vision_config=dict(hidden_size=32, intermediate_size=64, num_hidden_layers=1, num_attention_heads=2,
+                           image_size=32, patch_size=8),
+        projection_dim=16)
+    torch.manual_seed(seed)
+    model = transformers.CLIPModel(config)
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    model.save_pretrained(out, safe_serialization=True)
+    tokenizer.save_pretrained(out)
+    transformers.CLIPImageProcessor(size={"shortest_edge": 32}, crop_size={"height": 32, "width": 32}).save_pretrained(out)
+    return out

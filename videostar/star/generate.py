@@ -19,7 +19,7 @@ from videostar.models.backend import Backend, GenRequest
 from videostar.prompts import gold_answer
 from videostar.star.questions import Question, parse_model_questions, template_questions
 from videostar.store.ledger import GenerationRow, Ledger
-from videostar.verify.verifier import Verifier, VerifyItem
+from videostar.verify.verifier import SampleVerdict, Verifier, VerifyItem
 from videostar.video.cache import FrameCache
 from videostar.video.decode import Frames
 
@@ -32,8 +32,11 @@ class ResumeError(RuntimeError):
     pass
 
 
+UNVERIFIED = SampleVerdict(passed=False, score=0.0, labels=[])
+
+
 @dataclass
-class _Work:
+class Work:
     question: Question
     sample: Sample
     index: int  # sample index among the draws for this question and step
@@ -90,7 +93,9 @@ class Generation:
                     frames[sample.video] = self.frames(sample)
             yield batch, frames
 
-    def run_step(self, step: str, work: list[_Work], prompt: Callable[[_Work], str]) -> None:
+    def run_step(self, step: str, work: list[Work], prompt: Callable[[Work], str], verify: bool = True) -> None:
+        """Generate ``prompt(work)`` for every item, verify against the labels (unless ``verify`` is
+        off), and write each batch to the ledger in one transaction."""
         settings_id = self.ledger.settings_id(self._settings())
         counts = {"kept": 0, "failed": 0}
         for batch, frames in self._batches(work, key=lambda w: w.sample):
@@ -99,7 +104,7 @@ class Generation:
             replies = self.backend.generate(requests, params)
             verdicts = self.verifier.verify_many(
                 VerifyItem(w.sample.labels, reply.text, self._duration(w.sample, frames[w.sample.video]), w.sample.task)
-                for w, reply in zip(batch, replies))
+                for w, reply in zip(batch, replies)) if verify else [UNVERIFIED] * len(batch)
             rows = [GenerationRow(w.question.id, step, w.index, reply.text, reply.prompt_tokens,
                                   reply.completion_tokens, v.passed, v.score, v.to_json())
                     for w, reply, v in zip(batch, replies, verdicts)]
@@ -111,40 +116,55 @@ class Generation:
     def _settings(self) -> dict:
         return self.config.model_dump(mode="json", include=set(RESUME_KEYS))
 
-    def run(self) -> dict:
-        config = self.config
+    def pending(self, step: str, questions: list[Question], by_id: dict[str, Sample], draws: int = 1,
+                only: set[str] | None = None) -> list[Work]:
+        """Work of ``step`` not yet in the ledger: ``draws`` samples per question (of ``only``, if given)."""
+        done = self.ledger.done_keys(step)
+        return [Work(q, by_id[q.sample_id], k) for q in questions if only is None or q.id in only
+                for k in range(draws) if (q.id, k) not in done]
+
+    def check_settings(self) -> None:
+        """Refuse to resume a run directory generated with other settings; record ours."""
         previous = self.ledger.meta("settings")
         if previous is not None and previous != self._settings():
             changed = sorted(k for k in RESUME_KEYS if previous.get(k) != self._settings().get(k))
-            raise ResumeError(f"{config.run_dir} was generated with other settings ({', '.join(changed)}); "
+            raise ResumeError(f"{self.config.run_dir} was generated with other settings ({', '.join(changed)}); "
                               "resume with the same config or use a new --run-dir")
         self.ledger.set_meta("settings", self._settings())
-        self.ledger.set_meta("frame_sampling", config.frames.model_dump(mode="json"))
+        self.ledger.set_meta("frame_sampling", self.config.frames.model_dump(mode="json"))
+
+    def load_samples(self, require_labels: bool = True) -> list[Sample]:
+        config = self.config
         samples = [s for s in load_manifest(config.manifest)
                    if config.splits is None or s.split in config.splits][: config.max_samples]
         if not samples:
             raise ValueError(f"{config.manifest}: no samples in splits {config.splits}")
+        unlabeled = [s.id for s in samples if not s.labels]
+        if require_labels and unlabeled:
+            raise ValueError(f"{config.manifest}: {len(unlabeled)} sample(s) have no labels (first: {unlabeled[0]}); "
+                             "Video-STaR verifies against labels (VideoSAVi needs none: videostar savi)")
         self.ledger.add_samples(samples)
+        return samples
+
+    def run(self) -> dict:
+        config = self.config
+        self.check_settings()
+        samples = self.load_samples()
         by_id = {s.id: s for s in samples}
         questions = [q for q in self.add_questions(samples) if q.sample_id in by_id]
         prompts = config.prompts
         if "answer" in config.steps:
-            done = self.ledger.done_keys("answer")
-            work = [_Work(q, by_id[q.sample_id], k) for q in questions for k in range(config.samples_per_question)
-                    if (q.id, k) not in done]
+            work = self.pending("answer", questions, by_id, config.samples_per_question)
             self.run_step("answer", work, lambda w: prompts.answer.format(question=w.question.text))
         if "rationalize" in config.steps:
-            answered = {qid for qid, _ in self.ledger.done_keys("answer")}
-            kept = self.ledger.passed_questions("answer")
-            done = self.ledger.done_keys("rationalize")
-            work = [_Work(q, by_id[q.sample_id], k) for q in questions if q.id in answered and q.id not in kept
-                    for k in range(config.rationalize_samples) if (q.id, k) not in done]
+            failed = {qid for qid, _ in self.ledger.done_keys("answer")} - self.ledger.passed_questions("answer")
+            work = self.pending("rationalize", questions, by_id, config.rationalize_samples, only=failed)
             self.run_step("rationalize", work, lambda w: prompts.rationalize.format(
                 question=w.question.text, answer=gold_answer(w.sample.labels)))
         return yield_table(self.ledger, set(by_id))
 
 
-def hash_seed(batch: list[_Work]) -> int:
+def hash_seed(batch: list[Work]) -> int:
     """A per-batch seed that depends on what is in the batch, not on when it ran (resume-stable)."""
     import zlib
 

@@ -5,16 +5,13 @@ training set, and fine-tunes, by default from the ORIGINAL base on everything ke
 restart; ``restart_from_base: false`` continues from the previous cycle instead). Each cycle's
 directory holds its ledger, training data, model, yields and metrics.
 
-Resumable at step granularity: ``star_state.json`` records each finished step (written atomically);
-a rerun skips finished steps, generation resumes inside its ledger, and training resumes from its
-last checkpoint.
+Resumable at step granularity (see iterate.py): a rerun skips finished steps, generation resumes
+inside its ledger, and training resumes from its last checkpoint.
 """
 
 from __future__ import annotations
 
-import gc
 import json
-import os
 import random
 from pathlib import Path
 from typing import Callable
@@ -22,12 +19,12 @@ from typing import Callable
 from pydantic import BaseModel, ConfigDict, Field
 
 from videostar.config import GenerateConfig
+from videostar.iterate import Rounds, generate_round
 from videostar.star.generate import Generation
 from videostar.star.trainset import FORMS, Example, build_examples
 from videostar.store.export import trl_record
 from videostar.store.ledger import Ledger
-from videostar.store.lock import RunLock
-from videostar.train.trainers import TrainConfig, TrainResult, TrainSettings, train_sft
+from videostar.train.trainers import TrainConfig, TrainSettings, train_sft
 from videostar.verify.verifier import Verifier
 
 
@@ -47,12 +44,6 @@ class StarConfig(BaseModel):
     mix_ratio: float = Field(0.0, ge=0, description="mixed rows per kept row")
 
 
-def _write_json(path: Path, data) -> None:
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    tmp.write_text(json.dumps(data, indent=2))
-    os.replace(tmp, path)
-
-
 def total_answer_yield(table: dict) -> float:
     questions = sum(row["questions"] for row in table.values())
     return sum(row["kept_answer"] for row in table.values()) / max(questions, 1)
@@ -61,41 +52,25 @@ def total_answer_yield(table: dict) -> float:
 class StarLoop:
     def __init__(self, config: StarConfig, load_backend: Callable | None = None,
                  report: Callable[[int, dict], None] | None = None, progress=None):
-        self.config = config
-        self.root = Path(config.generate.run_dir)
-        self.root.mkdir(parents=True, exist_ok=True)
-        self.state_file = self.root / "star_state.json"
-        self.state = json.loads(self.state_file.read_text()) if self.state_file.exists() else {"cycles": []}
         from videostar.models import load_backend as default_loader
 
+        self.config = config
+        self.rounds = Rounds(config.generate.run_dir, "star", "cycle", config.generate.model.path, config.cycles,
+                             report)
         self.load_backend = load_backend or default_loader
-        self.report = report or (lambda cycle, metrics: None)
         self.progress = progress
 
-    def _save(self) -> None:
-        _write_json(self.state_file, self.state)
-
-    def _cycle_state(self, k: int) -> dict:
-        while len(self.state["cycles"]) <= k:
-            self.state["cycles"].append({})
-        return self.state["cycles"][k]
-
     def _generate(self, k: int, model_path: str) -> dict:
-        gen = self.config.generate
-        config = gen.model_copy(update={"run_dir": self.root / f"cycle_{k}" / "generate",
-                                        "model": gen.model.model_copy(update={"path": model_path})})
-        backend = self.load_backend(config.model)
-        try:
-            with Ledger(config.run_dir) as ledger:
-                return Generation(config, backend, Verifier(config.verifier), ledger, self.progress).run()
-        finally:
-            del backend
-            gc.collect()
+        def work(config, backend, ledger) -> dict:
+            table = Generation(config, backend, Verifier(config.verifier), ledger, self.progress).run()
+            return {"yield": table, "answer_yield": round(total_answer_yield(table), 4)}
+
+        return generate_round(self.config.generate, self.rounds.dir(k) / "generate", model_path, self.load_backend, work)
 
     def _training_rows(self, k: int) -> list[dict]:
         examples: list[Example] = []
         for j in range(k + 1):
-            with Ledger(self.root / f"cycle_{j}" / "generate") as ledger:
+            with Ledger(self.rounds.dir(j) / "generate") as ledger:
                 examples += build_examples(ledger, tuple(self.config.forms), self.config.generate.prompts,
                                            seed=self.config.generate.seed)
         frames = self.config.generate.frames.model_dump(mode="json")
@@ -107,51 +82,29 @@ class StarLoop:
             rows += rng.sample(mixed, count)
         return rows
 
-    def _train(self, k: int, previous_model: str) -> TrainResult:
-        cycle_dir = self.root / f"cycle_{k}"
-        data = cycle_dir / "train.jsonl"
-        base = self.config.generate.model.path if self.config.restart_from_base else previous_model
-        settings = self.config.train.model_dump()
-        if settings["lora"] is not None:
-            settings["merge"] = True  # the next cycle generates with a standalone model
-        config = TrainConfig(**settings, model=base, data=data, output_dir=cycle_dir / "model",
-                             frames=self.config.generate.frames, dtype=self.config.generate.model.dtype,
-                             device=self.config.generate.model.device)
-        return train_sft(config)
+    def _train(self, k: int, model: str, generated: dict) -> dict:
+        rows = self._training_rows(k)
+        data = self.rounds.dir(k) / "train.jsonl"
+        data.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows))
+        if not rows:  # nothing verified yet: the next cycle samples the same model again
+            return {"model": model, "train_losses": [], "train_rows": 0, "train_skipped": "nothing kept yet"}
+        base = self.config.generate.model.path if self.config.restart_from_base else model
+        result = train_sft(train_config(self.config.train, self.config.generate, base, data, self.rounds.dir(k) / "model"))
+        return {"model": str(result.model_dir), "train_losses": result.losses, "train_rows": len(rows)}
+
+    def _stalled(self, history: list[dict]) -> bool:
+        return (self.config.stop_when_yield_stalls and len(history) > 1 and
+                history[-1]["answer_yield"] <= history[-2]["answer_yield"] + self.config.min_yield_gain)
 
     def run(self) -> list[dict]:
-        lock = RunLock(self.root / "star.lock")
-        try:
-            return self._run()
-        finally:
-            lock.release()
+        return self.rounds.run(self._generate, self._train, self._stalled)
 
-    def _run(self) -> list[dict]:
-        model = self.config.generate.model.path
-        history = []
-        for k in range(self.config.cycles):
-            state = self._cycle_state(k)
-            if "yield" not in state:
-                state["yield"] = self._generate(k, model)
-                state["answer_yield"] = round(total_answer_yield(state["yield"]), 4)
-                self._save()
-            if "model" not in state:
-                rows = self._training_rows(k)
-                data = self.root / f"cycle_{k}" / "train.jsonl"
-                data.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows))
-                if rows:
-                    result = self._train(k, model)
-                    state.update(model=str(result.model_dir), train_losses=result.losses, train_rows=len(rows))
-                else:  # nothing verified yet: the next cycle samples the same model again
-                    state.update(model=model, train_losses=[], train_rows=0, train_skipped="nothing kept yet")
-                self._save()
-            metrics = {"cycle": k, "generated_with": model, **state}
-            _write_json(self.root / f"cycle_{k}" / "metrics.json", metrics)
-            self.report(k, metrics)
-            history.append(metrics)
-            model = state["model"]
-            if (self.config.stop_when_yield_stalls and k > 0 and
-                    state["answer_yield"] <= history[-2]["answer_yield"] + self.config.min_yield_gain):
-                break
-        _write_json(self.root / "star_summary.json", history)
-        return history
+
+def train_config(settings: TrainSettings, generate: GenerateConfig, base: str, data: Path, out: Path) -> TrainConfig:
+    """A training run of a loop round: the round's data, the loop's frames, dtype and device; LoRA
+    adapters are merged, since the next round generates with a standalone model."""
+    values = settings.model_dump()
+    if values["lora"] is not None:
+        values["merge"] = True
+    return TrainConfig(**values, model=base, data=data, output_dir=out, frames=generate.frames,
+                       dtype=generate.model.dtype, device=generate.model.device)

@@ -10,8 +10,10 @@ from pathlib import Path
 from typing import Iterable
 
 from videostar.star.trainset import Example
+from videostar.store.ledger import Ledger
 
 EXPORT_FORMATS = ("trl", "llamafactory", "llava")
+PAIR_FORMATS = ("trl", "llamafactory")
 
 
 def trl_record(example: Example, frame_sampling: dict) -> dict:
@@ -63,4 +65,42 @@ def export(examples: list[Example], out: str | Path, fmt: str, frame_sampling: d
         } for e in examples], ensure_ascii=False, indent=1))
     else:
         raise ValueError(f"unknown export format {fmt!r}; choose from {', '.join(EXPORT_FORMATS)}")
+    return out
+
+
+def pair_rows(ledger: Ledger, frame_sampling: dict, source: str | None = None) -> list[dict]:
+    """Kept preference pairs as TRL preference rows: prompt (the answer prompt), chosen, rejected, video."""
+    from videostar.prompts import Prompts
+
+    prompts = Prompts()
+    questions = {q.id: q for q in ledger.questions()}
+    samples = ledger.samples()
+    rows = []
+    for pair in ledger.pairs(kept=True):
+        if source is not None and pair.source != source:
+            continue
+        question = questions[pair.question_id]
+        sample = samples[question.sample_id]
+        rows.append({"id": f"{pair.question_id}/{pair.source}", "prompt": prompts.answer.format(question=question.text),
+                     "chosen": pair.chosen, "rejected": pair.rejected, "video": sample.video,
+                     "segment": list(sample.segment) if sample.segment else None, "fps": sample.fps,
+                     "frame_sampling": frame_sampling, "source": pair.source, "kind": question.source})
+    return rows
+
+
+def export_pairs(rows: list[dict], out: str | Path, fmt: str) -> Path:
+    """TRL preference JSONL, or LLaMA-Factory's ranking format (with dataset_info.json)."""
+    out = Path(out)
+    if fmt == "trl":
+        _write_jsonl(rows, out)
+    elif fmt == "llamafactory":
+        _write_jsonl(({"conversations": [{"from": "human", "value": "<video>" + r["prompt"]}],
+                       "chosen": {"from": "gpt", "value": r["chosen"]}, "rejected": {"from": "gpt", "value": r["rejected"]},
+                       "videos": [r["video"]], "frame_sampling": r["frame_sampling"], "id": r["id"]} for r in rows), out)
+        info = {out.stem: {"file_name": out.name, "formatting": "sharegpt", "ranking": True,
+                           "columns": {"messages": "conversations", "chosen": "chosen", "rejected": "rejected",
+                                       "videos": "videos"}}}
+        (out.parent / "dataset_info.json").write_text(json.dumps(info, indent=2))
+    else:
+        raise ValueError(f"unknown pair format {fmt!r}; choose from {', '.join(PAIR_FORMATS)}")
     return out

@@ -42,6 +42,16 @@ CREATE TABLE IF NOT EXISTS generations (
     UNIQUE (question_id, step, sample_index)
 );
 CREATE TABLE IF NOT EXISTS steps_done (name TEXT PRIMARY KEY, finished REAL NOT NULL);
+CREATE TABLE IF NOT EXISTS pairs (
+    question_id TEXT NOT NULL REFERENCES questions(id),
+    source TEXT NOT NULL,            -- 'self_critique' | 'label_verified'
+    chosen TEXT NOT NULL,
+    rejected TEXT NOT NULL,
+    kept INTEGER NOT NULL,
+    reason TEXT NOT NULL,            -- why it was dropped ('' when kept)
+    info TEXT NOT NULL,
+    UNIQUE (question_id, source)
+);
 """
 
 
@@ -56,6 +66,17 @@ class GenerationRow:
     passed: bool
     score: float
     verdict: dict
+
+
+@dataclass(frozen=True)
+class PairRow:
+    question_id: str
+    source: str
+    chosen: str
+    rejected: str
+    kept: bool
+    reason: str  # "" when kept
+    info: dict
 
 
 class Ledger:
@@ -162,6 +183,23 @@ class Ledger:
             row["passed"] = bool(row["passed"])
             row["verdict"] = json.loads(row["verdict"])
         return rows
+
+    def texts(self, step: str) -> dict[str, str]:
+        """The first sample's text per question for ``step``."""
+        return dict(self.db.execute("SELECT question_id, text FROM generations WHERE step = ? AND sample_index = 0",
+                                    (step,)))
+
+    def add_pairs(self, pairs: Iterable["PairRow"]) -> None:
+        with self._transaction():
+            self.db.executemany("INSERT OR REPLACE INTO pairs VALUES (?, ?, ?, ?, ?, ?, ?)",
+                                [(p.question_id, p.source, p.chosen, p.rejected, int(p.kept), p.reason,
+                                  json.dumps(p.info)) for p in pairs])
+
+    def pairs(self, kept: bool | None = None) -> list["PairRow"]:
+        query = "SELECT question_id, source, chosen, rejected, kept, reason, info FROM pairs"
+        rows = self.db.execute(query + ("" if kept is None else " WHERE kept = ?") + " ORDER BY rowid",
+                               () if kept is None else (int(kept),))
+        return [PairRow(q, s, c, r, bool(k), reason, json.loads(info)) for q, s, c, r, k, reason, info in rows]
 
     def count(self, table: str) -> int:
         return self.db.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0]

@@ -86,6 +86,8 @@ def _frames(config: TrainConfig, dataset) -> FrameSampling:
 
 
 def _common_args(config: TrainConfig) -> dict:
+    import torch
+
     return dict(
         output_dir=str(config.output_dir), per_device_train_batch_size=config.batch_size,
         gradient_accumulation_steps=config.grad_accum, learning_rate=config.learning_rate,
@@ -93,7 +95,7 @@ def _common_args(config: TrainConfig) -> dict:
         max_steps=config.max_steps, logging_steps=config.logging_steps, save_steps=config.save_steps,
         report_to=config.report_to, seed=config.seed, bf16=_bf16(config.bf16),
         activation_checkpointing=config.gradient_checkpointing, remove_unused_columns=False,
-        dataloader_num_workers=0, save_total_limit=2,
+        dataloader_num_workers=0, dataloader_pin_memory=torch.cuda.is_available(), save_total_limit=2,
     )
 
 
