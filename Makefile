@@ -24,9 +24,7 @@ test: $(STAMP)
 	if [ $$rc -eq 5 ]; then echo "make test: pytest collected no tests" >&2; exit 1; fi; exit $$rc
 
 demo: $(STAMP)
-	$(BIN)/videostar toy make $(DEMO_DIR)/toy --n 200 --seed 0
-	$(BIN)/videostar data validate $(DEMO_DIR)/toy/manifest.jsonl --decode
-	$(BIN)/videostar data stats $(DEMO_DIR)/toy/manifest.jsonl
+	$(BIN)/videostar demo --run-dir $(DEMO_DIR)
 
 clean:
 	rm -rf $(VENV) runs .pytest_cache

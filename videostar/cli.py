@@ -332,6 +332,79 @@ def savi(
     console.print(f"{len(history)} iteration(s); {root / 'savi_summary.json'}")
 
 
+@app.command("eval")
+def eval_cmd(
+    model: str = typer.Option(..., help="Model: hub id or local directory."),
+    manifest: Path = typer.Option(..., help="Held-out manifest."),
+    out: Optional[Path] = typer.Option(None, help="Write the results as JSON here."),
+    frames: int = typer.Option(8, help="Frames per video (uniform)."),
+    max_pixels: Optional[int] = typer.Option(None, help="Pixel budget per frame."),
+    max_new_tokens: int = typer.Option(64, help="Tokens per answer."),
+    batch_size: int = typer.Option(32, help="Requests per model call."),
+    device: str = typer.Option("auto", help="cpu | cuda | auto"),
+) -> None:
+    """Held-out accuracy per task: open answers scored by the verifiers, and multiple choice."""
+    from videostar.eval.evaluate import evaluate
+    from videostar.models.hf import HFBackend
+    from videostar.video.sampling import FrameSampling
+
+    samples = _load(manifest)
+    result = evaluate(HFBackend(model, device=device, batch_size=batch_size), samples,
+                      FrameSampling(num_frames=frames, max_pixels=max_pixels), max_new_tokens=max_new_tokens,
+                      batch_size=batch_size)
+    table = Table("task", "n", "open (verified) %", "multiple choice %")
+    for task, row in result["tasks"].items():
+        table.add_row(task, str(row["n"]), f"{row.get('open', float('nan')):.1f}", f"{row.get('mc', float('nan')):.1f}")
+    console.print(table)
+    console.print(f"mean: open {result.get('open', 0):.1f}%, multiple choice {result.get('mc', 0):.1f}%")
+    if out:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(json.dumps(result, indent=2))
+        console.print(f"wrote {out}")
+
+
+@app.command("report")
+def report_cmd(run_dir: Path = typer.Argument(..., help="Any videostar run directory.")) -> None:
+    """Write RUN_DIR/report.html: accuracy table, yield per cycle, example generations with verdicts."""
+    from videostar.report import write_report
+
+    try:
+        console.print(f"wrote {write_report(run_dir)}")
+    except FileNotFoundError as err:
+        _fail(str(err))
+
+
+@app.command("demo")
+def demo_cmd(
+    run_dir: Path = typer.Option(Path("runs/demo"), help="Where the demo writes everything."),
+    train_videos: int = typer.Option(150, help="Toy training videos."),
+    eval_videos: int = typer.Option(80, help="Held-out toy videos."),
+    cycles: int = typer.Option(3, help="Video-STaR cycles."),
+    train_steps: int = typer.Option(150, help="SFT steps per cycle (the baseline gets the same)."),
+) -> None:
+    """The whole demo: base vs Video-STaR cycles vs the naive baseline, on CPU, offline."""
+    from videostar.demo import Demo, DemoConfig
+    from videostar.report import write_report
+
+    config = DemoConfig(run_dir=run_dir, train_videos=train_videos, eval_videos=eval_videos, cycles=cycles,
+                        train_steps=train_steps)
+    with _progress() as progress:
+        try:
+            results = Demo(config, say=console.print, progress=_generation_progress(progress)).run()
+        except FileNotFoundError as err:
+            _fail(str(err))
+    table = Table("model", *results["adapted_tasks"], "adapted (mean)", "general (mean)")
+    stages = [("base", results["base"]), ("baseline", results["baseline"])] + [
+        (f"Video-STaR cycle {k + 1}", c) for k, c in enumerate(results["cycles"])]
+    keys = ["base", "baseline"] + [f"cycle_{k + 1}" for k in range(len(results["cycles"]))]
+    for (name, summary), key in zip(stages, keys):
+        per_task = results["per_task"][key]
+        table.add_row(name, *[f"{per_task.get(t) or 0:.1f}" for t in results["adapted_tasks"]],
+                      f"{summary['adapted']:.1f}", f"{summary['general']:.1f}")
+    console.print(table)
+    console.print(f"wrote {run_dir / 'results.json'} and {write_report(run_dir)}")
+
+
 @app.command("export")
 def export_cmd(
     run_dir: Path = typer.Argument(..., help="A generate run directory."),
@@ -442,6 +515,22 @@ def toy_make(
             err_console.print(str(err), style="red", markup=False, highlight=False)
             raise typer.Exit(1)
     console.print(f"wrote {manifest}")
+
+
+@toy_app.command("pretrain")
+def toy_pretrain(
+    out: Path = typer.Argument(..., help="Directory for the base model (model, processor, PRETRAIN.json)."),
+    videos: int = typer.Option(1500, min=10, help="Pretraining videos to render."),
+    steps: int = typer.Option(3000, min=1, help="Training steps (batch 32)."),
+    seed: int = typer.Option(0, help="Seed: the same seed rebuilds the same model."),
+    work: Optional[Path] = typer.Option(None, help="Scratch directory (default: a temporary one)."),
+) -> None:
+    """Train the demo's small base video LLM on general toy instructions (adapted tasks held back)."""
+    from videostar.toyworld.pretrain import PretrainConfig, pretrain
+
+    record = pretrain(out, PretrainConfig(videos=videos, steps=steps, seed=seed), work)
+    console.print(f"{record['parameters']:,} parameters, {record['instructions']:,} instructions, "
+                  f"loss {record['losses'][0]:.3f} -> {record['losses'][-1]:.3f}, {record['minutes']} min; wrote {out}")
 
 
 if __name__ == "__main__":

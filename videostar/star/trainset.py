@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, field
+from typing import Iterable
 
 import numpy as np
 
@@ -40,16 +41,34 @@ def _rng(*parts) -> np.random.Generator:
     return np.random.default_rng(int.from_bytes(digest[:8], "little"))
 
 
-def _distractor_pool(samples: dict[str, Sample]) -> dict[tuple, list[str]]:
-    """Distinct rendered answers per (task, label types) across the run's samples."""
+def answer_pool(samples: Iterable[Sample]) -> dict[tuple, list[str]]:
+    """Distinct rendered answers per (task, label types): where distractors come from."""
     pool: dict[tuple, list[str]] = {}
-    for sample in samples.values():
-        key = (sample.task, tuple(label.type for label in sample.labels))
-        answers = pool.setdefault(key, [])
+    for sample in samples:
+        answers = pool.setdefault(pool_key(sample), [])
         text = gold_answer(sample.labels)
         if text not in answers:
             answers.append(text)
     return pool
+
+
+def pool_key(sample: Sample) -> tuple:
+    return sample.task, tuple(label.type for label in sample.labels)
+
+
+def multiple_choice(gold: str, pool: list[str], rng: np.random.Generator, size: int = 4) -> tuple[list[str], str] | None:
+    """(options, correct letter): the gold answer and up to ``size - 1`` other answers of its pool,
+    shuffled; None when the pool offers no distractor."""
+    others = [a for a in pool if a != gold]
+    if not others:
+        return None
+    picked = [others[i] for i in rng.choice(len(others), size=min(size - 1, len(others)), replace=False)] + [gold]
+    options = [picked[i] for i in rng.permutation(len(picked))]
+    return options, "ABCD"[options.index(gold)]
+
+
+def format_options(options: list[str]) -> str:
+    return "\n".join(f"({'ABCD'[i]}) {o}" for i, o in enumerate(options))
 
 
 def build_examples(ledger: Ledger, forms: tuple[str, ...] = FORMS, prompts: Prompts | None = None,
@@ -60,7 +79,7 @@ def build_examples(ledger: Ledger, forms: tuple[str, ...] = FORMS, prompts: Prom
         raise ValueError(f"unknown training form(s) {sorted(unknown)}; choose from {FORMS}")
     prompts = prompts or Prompts()
     samples = ledger.samples()
-    pool = _distractor_pool(samples)
+    pool = answer_pool(samples.values())
     kept: dict[str, dict] = {}
     for row in ledger.generations(passed=True):  # ordered by insertion: answers come before rationales
         if row["question_id"] not in kept or (kept[row["question_id"]]["step"] == "rationalize" and row["step"] == "answer"):
@@ -76,15 +95,11 @@ def build_examples(ledger: Ledger, forms: tuple[str, ...] = FORMS, prompts: Prom
         if "direct" in forms:
             examples.append(Example(id=f"{qid}/direct", form="direct", prompt=prompts.direct.format(question=row["question"]),
                                     response=gold, **base))
-        if "mc" in forms:
-            others = [a for a in pool[(sample.task, tuple(label.type for label in sample.labels))] if a != gold]
-            if len(others) >= 3:
-                rng = _rng(seed, qid)
-                options = [others[i] for i in rng.choice(len(others), size=3, replace=False)] + [gold]
-                options = [options[i] for i in rng.permutation(4)]
-                letter = "ABCD"[options.index(gold)]
-                listed = "\n".join(f"({'ABCD'[i]}) {o}" for i, o in enumerate(options))
-                examples.append(Example(id=f"{qid}/mc", form="mc", response=f"({letter}) {gold}",
-                                        prompt=prompts.multiple_choice.format(question=row["question"], options=listed),
-                                        meta={"options": options, "answer": letter}, **base))
+        choice = multiple_choice(gold, pool[pool_key(sample)], _rng(seed, qid)) if "mc" in forms else None
+        if choice is not None and len(choice[0]) == 4:  # the paper's form: 3 distractors
+            options, letter = choice
+            examples.append(Example(id=f"{qid}/mc", form="mc", response=f"({letter}) {gold}",
+                                    prompt=prompts.multiple_choice.format(question=row["question"],
+                                                                          options=format_options(options)),
+                                    meta={"options": options, "answer": letter}, **base))
     return examples

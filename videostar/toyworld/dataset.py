@@ -13,7 +13,11 @@ from typing import Callable, Iterable
 import numpy as np
 
 from videostar.data.manifest import Sample, write_manifest
+from videostar.toyworld.instructions import ADAPTED_TASKS, GENERAL_TASKS, demo_labels
 from videostar.toyworld.scenes import FPS, TASKS, render, sample_scene, scene_labels
+
+LABELERS = {"standard": scene_labels, "demo": demo_labels}
+TASK_SETS = {"standard": tuple(TASKS), "demo": GENERAL_TASKS + ADAPTED_TASKS}
 from videostar.video.encode import write_video
 
 
@@ -21,11 +25,11 @@ def _video_name(index: int) -> str:
     return f"toy_{index:05d}"
 
 
-def _make_one(args: tuple[Path, int, int, tuple[str, ...], str]) -> list[Sample]:
-    out, seed, index, tasks, split = args
+def _make_one(args) -> list[Sample]:
+    out, seed, index, tasks, split, labeler = args
     scene = sample_scene(np.random.default_rng([seed, index]))
     video = write_video(out / "videos" / f"{_video_name(index)}.mp4", render(scene), fps=FPS)
-    labels = scene_labels(scene)
+    labels = LABELERS[labeler](scene)
     return [
         Sample(id=f"{_video_name(index)}_{task.replace(' ', '_')}", video=str(video.resolve()), task=task,
                labels=[labels[task]], split=split, meta={"seed": seed, "index": index})
@@ -41,14 +45,19 @@ def make_toy_dataset(
     split: str = "train",
     workers: int = 1,
     on_video: Callable[[], None] | None = None,
+    labeler: str = "standard",
 ) -> Path:
-    """Render ``n`` videos under ``out/videos`` and write ``out/manifest.jsonl``; returns its path."""
+    """Render ``n`` videos under ``out/videos`` and write ``out/manifest.jsonl``; returns its path.
+
+    ``labeler``: "standard" (one task per label type) or "demo" (the demo's general + adapted tasks).
+    """
     out = Path(out)
-    tasks = tuple(tasks) if tasks is not None else tuple(TASKS)
-    unknown = [t for t in tasks if t not in TASKS]
+    known = TASK_SETS[labeler]
+    tasks = tuple(tasks) if tasks is not None else known
+    unknown = [t for t in tasks if t not in known]
     if unknown:
-        raise ValueError(f"unknown toy task(s) {unknown}; choose from {list(TASKS)}")
-    jobs = [(out, seed, i, tasks, split) for i in range(n)]
+        raise ValueError(f"unknown toy task(s) {unknown}; choose from {list(known)}")
+    jobs = [(out, seed, i, tasks, split, labeler) for i in range(n)]
     samples: list[Sample] = []
     if workers > 1:
         with ProcessPoolExecutor(workers) as pool:

@@ -1,0 +1,109 @@
+import json
+
+import numpy as np
+from typer.testing import CliRunner
+
+from videostar.cli import app
+from videostar.data.manifest import load_manifest
+from videostar.demo import Demo, DemoConfig
+from videostar.eval.evaluate import chosen_letter, evaluate
+from videostar.models.backend import Generation as Reply
+from videostar.toyworld.dataset import make_toy_dataset
+from videostar.toyworld.instructions import ADAPTED_TASKS, GENERAL_TASKS, demo_labels
+from videostar.toyworld.pretrain import PretrainConfig, pretrain
+from videostar.toyworld.scenes import sample_scene
+from videostar.video.sampling import FrameSampling
+
+runner = CliRunner()
+
+
+class OracleBackend:
+    """A stand-in model at the model boundary that knows every answer: open answers name the label,
+    multiple-choice replies pick the option holding it. Evaluation must then score 100%."""
+
+    name = "oracle"
+
+    def __init__(self, samples, frames):
+        from videostar.star.questions import template_questions
+
+        self.frames = frames  # video -> the frames evaluation will send
+        self.answers = {}  # video -> [(question, answer)]
+        for s in samples:
+            self.answers.setdefault(s.video, []).append((template_questions(s, 1)[0].text, s.labels[0].render()))
+
+    def generate(self, requests, params):
+        out = []
+        for r in requests:
+            prompt = r.messages[0]["content"]
+            video = next(v for v, frames in self.frames.items() if np.array_equal(frames, r.frames))
+            answer = next(a for q, a in self.answers[video] if q in prompt)
+            if "Options:" in prompt:
+                line = next(l for l in prompt.splitlines() if l.endswith(") " + answer))
+                out.append(Reply(f"{line[:3]} {answer}", 1, 1))
+            else:
+                out.append(Reply(f"Looking closely.\nFinal answer: {answer}", 1, 1))
+        return out
+
+
+def test_demo_labels_are_exact_and_tasks_disjoint():
+    assert not set(GENERAL_TASKS) & set(ADAPTED_TASKS)
+    for i in range(30):
+        scene = sample_scene(np.random.default_rng([3, i]))
+        labels = demo_labels(scene)
+        x, y = scene.main.centre((scene.main.appear + scene.main.leave - 1) // 2)
+        assert labels["object position"].value == ("top" if y < 32 else "bottom") + " " + ("left" if x < 32 else "right")
+        assert labels["motion axis"].value == ("horizontal" if scene.direction in ("left", "right") else "vertical")
+        assert labels["object count"].value == len(scene.objects)
+
+
+def test_evaluate_scores_an_oracle_at_100_and_letters_parse(tmp_path):
+    from videostar.video.decode import decode
+
+    samples = load_manifest(make_toy_dataset(tmp_path, n=6, seed=9, labeler="demo"))
+    spec = FrameSampling(num_frames=8)
+    oracle = OracleBackend(samples, {s.video: decode(s.video, spec).array for s in samples})
+    result = evaluate(oracle, samples, spec)
+    assert set(result["tasks"]) == set(GENERAL_TASKS + ADAPTED_TASKS)
+    for task, row in result["tasks"].items():
+        distinct = {s.labels[0].render() for s in samples if s.task == task}
+        assert row["open"] == 100.0 and row["n"] == 6
+        assert row.get("mc") == (100.0 if len(distinct) > 1 else None)  # no distractor, no multiple choice
+    assert result["open"] == 100.0 and result["examples"]
+    assert chosen_letter("(C) red") == "C" and chosen_letter("B) two") == "B" and chosen_letter("none") is None
+
+
+def test_shortened_demo_end_to_end_writes_sane_results_and_report(tmp_path, tiny_model):
+    config = DemoConfig(run_dir=tmp_path / "demo", base_model=tiny_model, train_videos=4, eval_videos=3, cycles=2,
+                        train_steps=2, batch_size=8, max_new_tokens=8)
+    results = Demo(config, say=lambda message: None).run()
+    saved = json.loads((tmp_path / "demo" / "results.json").read_text())
+    assert saved["base"] == results["base"] and len(saved["cycles"]) == 2
+    for summary in [saved["base"], saved["baseline"], *saved["cycles"]]:
+        assert 0.0 <= summary["adapted"] <= 100.0 and 0.0 <= summary["general"] <= 100.0
+    assert set(saved["per_task"]) == {"base", "baseline", "cycle_1", "cycle_2"}
+    assert set(saved["per_task"]["base"]) == set(GENERAL_TASKS + ADAPTED_TASKS)
+    report = CliRunner().invoke(app, ["report", str(tmp_path / "demo")])
+    assert report.exit_code == 0, report.output
+    page = (tmp_path / "demo" / "report.html").read_text()
+    assert "Held-out accuracy" in page and "Yield per cycle" in page and "Example generations" in page
+    assert page.count("data:image/png;base64,") == 2
+    assert (tmp_path / "demo" / "accuracy.png").stat().st_size > 1000
+
+
+def test_report_refuses_an_empty_directory(tmp_path):
+    result = runner.invoke(app, ["report", str(tmp_path)])
+    assert result.exit_code == 1 and "nothing to report" in result.output
+
+
+def test_shortened_pretrain_rebuild_is_deterministic(tmp_path):
+    from videostar.models.hf import load_processor_and_model
+
+    config = PretrainConfig(videos=10, steps=2, batch_size=4)
+    first = pretrain(tmp_path / "a", config, work=tmp_path / "wa")
+    second = pretrain(tmp_path / "b", config, work=tmp_path / "wb")
+    assert first["losses"] == second["losses"] and first["instructions"] == 10 * 10
+    assert (tmp_path / "a" / "model.safetensors").read_bytes() == (tmp_path / "b" / "model.safetensors").read_bytes()
+    record = json.loads((tmp_path / "a" / "PRETRAIN.json").read_text())
+    assert record["command"].startswith("videostar toy pretrain") and record["parameters"] > 500_000
+    processor, model = load_processor_and_model(str(tmp_path / "a"), device="cpu")
+    assert model.config.text_config.hidden_size == 128

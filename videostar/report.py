@@ -1,0 +1,126 @@
+"""`videostar report RUN_DIR`: an HTML page (and PNG plots) for any run directory.
+
+Shows what the directory holds: the demo's accuracy table (results.json), the yield per cycle of a
+Video-STaR loop (kept by answer generation vs by rationalization), a generate run's yield table,
+and example generations with their verdicts.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import json
+from pathlib import Path
+
+
+def _png(fig, path: Path) -> str:
+    fig.savefig(path, dpi=110, bbox_inches="tight")
+    return base64.b64encode(path.read_bytes()).decode()
+
+
+def _table(headers: list[str], rows: list[list]) -> str:
+    head = "".join(f"<th>{html.escape(str(h))}</th>" for h in headers)
+    body = "".join("<tr>" + "".join(f"<td>{html.escape(str(c))}</td>" for c in row) + "</tr>" for row in rows)
+    return f"<table><tr>{head}</tr>{body}</table>"
+
+
+def _fmt(value) -> str:
+    return "-" if value is None else f"{value:.1f}"
+
+
+def accuracy_section(results: dict, out: Path, plt) -> str:
+    adapted, general = results["adapted_tasks"], results["general_tasks"]
+    stages = ["base", "baseline"] + [f"cycle_{k + 1}" for k in range(len(results["cycles"]))]
+    rows = []
+    for stage in stages:
+        per_task = results["per_task"][stage]
+        summary = results[stage] if stage in ("base", "baseline") else results["cycles"][int(stage[6:]) - 1]
+        rows.append([stage] + [_fmt(per_task.get(t)) for t in adapted] + [_fmt(summary["adapted"]), _fmt(summary["general"])])
+    table = _table(["model"] + adapted + ["adapted (mean)", "general retention (mean)"], rows)
+    fig, ax = plt.subplots(figsize=(6, 3.2))
+    ax.plot(stages, [r[-2] if r[-2] != "-" else None for r in rows], "o-", label="adapted tasks")
+    ax.plot(stages, [float(r[-1]) for r in rows], "s--", label="general tasks")
+    ax.set_ylabel("held-out accuracy (%)")
+    ax.set_ylim(0, 100)
+    ax.legend()
+    image = _png(fig, out / "accuracy.png")
+    plt.close(fig)
+    return f"<h2>Held-out accuracy (open answers, verified)</h2>{table}<img src='data:image/png;base64,{image}'>"
+
+
+def yield_section(summary: list[dict], out: Path, plt) -> str:
+    cycles = [m.get("cycle", i) for i, m in enumerate(summary)]
+    answer, rational = [], []
+    for m in summary:
+        questions = sum(r["questions"] for r in m["yield"].values()) or 1
+        answer.append(sum(r["kept_answer"] for r in m["yield"].values()) / questions)
+        rational.append(sum(r["kept_rationalization"] for r in m["yield"].values()) / questions)
+    fig, ax = plt.subplots(figsize=(6, 3.2))
+    ax.plot(cycles, answer, "o-", label="kept by answer generation")
+    ax.plot(cycles, rational, "s--", label="kept by rationalization")
+    ax.set_xlabel("cycle")
+    ax.set_ylabel("share of questions")
+    ax.set_ylim(0, 1)
+    ax.set_xticks(cycles)
+    ax.legend()
+    image = _png(fig, out / "yield.png")
+    plt.close(fig)
+    rows = [[m.get("cycle", i), task, r["questions"], r["kept_answer"], r["kept_rationalization"], r["failed"]]
+            for i, m in enumerate(summary) for task, r in m["yield"].items()]
+    table = _table(["cycle", "task", "questions", "kept: answer", "kept: rationalization", "failed"], rows)
+    return f"<h2>Yield per cycle</h2><img src='data:image/png;base64,{image}'>{table}"
+
+
+def examples_section(examples: list[dict]) -> str:
+    rows = [[e.get("task", ""), e.get("label", ""), e["answer"][:300], "pass" if e["passed"] else "fail", e.get("why", "")]
+            for e in examples]
+    return "<h2>Example generations</h2>" + _table(["task", "label", "answer", "verdict", "why it failed"], rows)
+
+
+def _ledger_examples(ledger_dir: Path, count: int = 6) -> list[dict]:
+    from videostar.store.ledger import Ledger
+
+    with Ledger(ledger_dir) as ledger:
+        samples = ledger.samples()
+        rows = ledger.generations()
+    picked = [r for r in rows if r["passed"]][: count // 2] + [r for r in rows if not r["passed"]][: count // 2]
+    return [{"task": samples[r["sample_id"]].task, "label": "; ".join(l.render() for l in samples[r["sample_id"]].labels),
+             "answer": f"[{r['step']}] {r['text']}", "passed": r["passed"],
+             "why": "; ".join(v["reason"] for v in r["verdict"].get("labels", []) if v["reason"])} for r in picked]
+
+
+def write_report(run_dir: str | Path) -> Path:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    run_dir = Path(run_dir)
+    if not run_dir.is_dir():
+        raise FileNotFoundError(f"{run_dir}: no such run directory")
+    parts = [f"<h1>videostar report: {html.escape(str(run_dir))}</h1>"]
+    results_file = run_dir / "results.json"
+    if results_file.exists():
+        parts.append(accuracy_section(json.loads(results_file.read_text()), run_dir, plt))
+    summaries = sorted(run_dir.rglob("star_summary.json"))
+    if summaries:
+        parts.append(yield_section(json.loads(summaries[0].read_text()), run_dir, plt))
+    elif (run_dir / "yield.json").exists():
+        table = json.loads((run_dir / "yield.json").read_text())
+        parts.append(yield_section([{"cycle": 0, "yield": table}], run_dir, plt))
+    examples = []
+    for eval_file in sorted((run_dir / "eval").glob("cycle_*.json"))[-1:]:
+        examples += json.loads(eval_file.read_text()).get("examples", [])
+    ledgers = sorted(p.parent for p in run_dir.rglob("ledger.sqlite"))
+    if ledgers:
+        examples += _ledger_examples(ledgers[-1])
+    if examples:
+        parts.append(examples_section(examples))
+    if len(parts) == 1:
+        raise FileNotFoundError(f"{run_dir}: nothing to report (no results.json, yield.json, loop summary or ledger)")
+    style = ("body{font-family:sans-serif;max-width:1100px;margin:2em auto}table{border-collapse:collapse;margin:1em 0}"
+             "td,th{border:1px solid #ccc;padding:4px 8px;font-size:13px;vertical-align:top}")
+    out = run_dir / "report.html"
+    out.write_text(f"<!doctype html><html><head><meta charset='utf-8'><title>videostar report</title>"
+                   f"<style>{style}</style></head><body>{''.join(parts)}</body></html>")
+    return out

@@ -1,0 +1,101 @@
+"""The demo's two kinds of toy tasks, and the general instructions the small base model learns from.
+
+GENERAL tasks (the base model is pretrained on them): the big object's colour, how many objects
+appear, a caption. ADAPTED tasks (held back from pretraining; Video-STaR must teach them from
+labels alone): where the big object is (quadrant), whether it moves horizontally or vertically,
+and whether it is there from the start. All are coarse visual signals, which a small model trained
+on CPU can learn (DESIGN.md's probe facts).
+
+Pretraining also teaches the formats Video-STaR relies on: step-by-step answers ending in
+"Final answer:", multiple choice, short direct answers, and explaining a given answer
+(rationalization). Rationalization practice includes answers that are arbitrary phrases from the
+toy vocabulary, so the model learns to carry a given answer through, a language skill; it never
+sees an adapted task's question paired with its video.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from videostar.data.labels import ClassLabel, Label, ScoreLabel
+from videostar.prompts import Prompts, gold_answer
+from videostar.toyworld.scenes import SIZE, Scene
+
+GENERAL_TASKS = ("object color", "object count")
+ADAPTED_TASKS = ("object position", "motion axis", "entry time")
+QUADRANTS = ("top left", "top right", "bottom left", "bottom right")
+# 8 uniform frames of the 16 show frames 1, 3, 5, ...: an object there by frame 1 is "there from the start".
+FIRST_SAMPLED_FRAME = 1
+# Words the tokenizer and the copy practice use: the toy world's whole vocabulary.
+VOCABULARY = ("red green blue yellow square circle big small object objects one two three top bottom left right "
+              "horizontal vertical moves still start appears later first frame middle video shape color count "
+              "position axis there from the beginning end").split()
+
+
+def _position(scene: Scene) -> str:
+    x, y = scene.main.centre((scene.main.appear + scene.main.leave - 1) // 2)
+    return QUADRANTS[2 * (y >= SIZE / 2) + (x >= SIZE / 2)]
+
+
+def demo_labels(scene: Scene) -> dict[str, Label]:
+    """One label per demo task; exact by construction."""
+    main = scene.main
+    return {
+        "object color": ClassLabel(value=main.color, name="color of the big object"),
+        "object count": ScoreLabel(value=len(scene.objects), scale=(1, 3), name="number of objects"),
+        "object position": ClassLabel(value=_position(scene), name="position of the big object"),
+        "motion axis": ClassLabel(value="horizontal" if scene.direction in ("left", "right") else "vertical",
+                                  name="axis the big object moves along (horizontal or vertical)"),
+        "entry time": ClassLabel(value="from the start" if main.appear <= FIRST_SAMPLED_FRAME else "appears later",
+                                 name="moment the big object appears (from the start, or appears later)"),
+    }
+
+
+def _objects_text(scene: Scene) -> str:
+    return ", ".join(f"a {'big' if o is scene.main else 'small'} {o.noun}" for o in scene.objects)
+
+
+def explanation(scene: Scene, task: str) -> str:
+    """The step-by-step reasoning for a general task's answer."""
+    if task == "object color":
+        return f"The biggest shape in the video is a {scene.main.shape}. Its color is {scene.main.color}."
+    count = len(scene.objects)
+    return f"I see {_objects_text(scene)}. That is {count} object{'s' * (count > 1)}."
+
+
+GENERAL_QUESTIONS = {
+    "object color": ["What is the color of the big object in this video?", "Which color does the big object have?"],
+    "object count": ["How many objects appear in this video?", "Count the objects that appear in the video."],
+}
+
+
+def general_examples(scene: Scene, rng: np.random.Generator, prompts: Prompts) -> list[dict]:
+    """Instruction examples (prompt, response) for one scene: answers, MC, direct, rationalization, caption."""
+    labels = demo_labels(scene)
+    examples = []
+    for task in GENERAL_TASKS:
+        question = str(rng.choice(GENERAL_QUESTIONS[task]))
+        answer = gold_answer([labels[task]])
+        reasoning = explanation(scene, task)
+        examples.append({"prompt": prompts.answer.format(question=question),
+                         "response": f"{reasoning}\nFinal answer: {answer}", "form": "cot", "task": task})
+        examples.append({"prompt": prompts.rationalize.format(question=question, answer=answer),
+                         "response": f"{reasoning}\nFinal answer: {answer}", "form": "rationalize", "task": task})
+        examples.append({"prompt": prompts.direct.format(question=question), "response": answer, "form": "direct",
+                         "task": task})
+        pool = ["red", "green", "blue", "yellow"] if task == "object color" else ["1", "2", "3"]
+        options = [answer] + [str(o) for o in rng.permutation([p for p in pool if p != answer])][:3]
+        options = [options[i] for i in rng.permutation(len(options))]
+        listed = "\n".join(f"({'ABCD'[i]}) {o}" for i, o in enumerate(options))
+        letter = "ABCD"[options.index(answer)]
+        examples.append({"prompt": prompts.multiple_choice.format(question=question, options=listed),
+                         "response": f"({letter}) {answer}", "form": "mc", "task": task})
+    examples.append({"prompt": "Describe the video.", "response": f"The video shows {_objects_text(scene)}.",
+                     "form": "caption", "task": "caption"})
+    # Carrying a given answer through, with answers that are arbitrary toy phrases (language only).
+    phrase = " ".join(rng.choice(VOCABULARY, size=int(rng.integers(1, 4))))
+    question = str(rng.choice(["What does the video show?", "What is the answer for this video?"]))
+    examples.append({"prompt": prompts.rationalize.format(question=question, answer=phrase),
+                     "response": f"Looking at the video, the answer is {phrase}.\nFinal answer: {phrase}",
+                     "form": "rationalize", "task": "copy"})
+    return examples
