@@ -36,16 +36,25 @@ def accuracy_section(results: dict, out: Path, plt) -> str:
         per_task = results["per_task"][stage]
         summary = results[stage] if stage in ("base", "baseline") else results["cycles"][int(stage[6:]) - 1]
         rows.append([stage] + [_fmt(per_task.get(t)) for t in adapted] + [_fmt(summary["adapted"]), _fmt(summary["general"])])
+    majority = results.get("majority_class")
+    if majority:
+        rows.append(["majority class (no video)"] + [_fmt(majority.get(t)) for t in adapted]
+                    + [_fmt(sum(majority[t] for t in adapted) / len(adapted)),
+                       _fmt(sum(majority[t] for t in general) / len(general))])
     table = _table(["model"] + adapted + ["adapted (mean)", "general retention (mean)"], rows)
+    mc_rows = [[stage] + [_fmt(results["per_task_mc"][stage].get(t)) for t in adapted + general]
+               for stage in stages if stage in results.get("per_task_mc", {})]
+    mc_table = ("<h3>Multiple choice accuracy (%)</h3>" + _table(["model"] + adapted + general, mc_rows)) if mc_rows else ""
     fig, ax = plt.subplots(figsize=(6, 3.2))
-    ax.plot(stages, [r[-2] if r[-2] != "-" else None for r in rows], "o-", label="adapted tasks")
-    ax.plot(stages, [float(r[-1]) for r in rows], "s--", label="general tasks")
+    ax.plot(stages, [float(r[-2]) for r in rows[:len(stages)]], "o-", label="adapted tasks")
+    ax.plot(stages, [float(r[-1]) for r in rows[:len(stages)]], "s--", label="general tasks")
     ax.set_ylabel("held-out accuracy (%)")
     ax.set_ylim(0, 100)
     ax.legend()
     image = _png(fig, out / "accuracy.png")
     plt.close(fig)
-    return f"<h2>Held-out accuracy (open answers, verified)</h2>{table}<img src='data:image/png;base64,{image}'>"
+    return (f"<h2>Held-out accuracy (open answers, verified)</h2>{table}<img src='data:image/png;base64,{image}'>"
+            f"{mc_table}")
 
 
 def yield_section(summary: list[dict], out: Path, plt) -> str:

@@ -50,9 +50,10 @@ def test_demo_labels_are_exact_and_tasks_disjoint():
     for i in range(30):
         scene = sample_scene(np.random.default_rng([3, i]))
         labels = demo_labels(scene)
-        x, y = scene.main.centre((scene.main.appear + scene.main.leave - 1) // 2)
-        assert labels["object position"].value == ("top" if y < 32 else "bottom") + " " + ("left" if x < 32 else "right")
-        assert labels["motion axis"].value == ("horizontal" if scene.direction in ("left", "right") else "vertical")
+        last = max(scene.objects, key=lambda o: o.appear)
+        assert labels["last object color"].value == last.color
+        assert all(o.appear < last.appear for o in scene.objects if o is not last)  # "last" is unambiguous
+        assert labels["small object count"].value == len(scene.objects) - 1
         assert labels["object count"].value == len(scene.objects)
 
 

@@ -13,7 +13,7 @@ from typing import Callable, Iterable
 import numpy as np
 
 from videostar.data.manifest import Sample, write_manifest
-from videostar.toyworld.instructions import ADAPTED_TASKS, GENERAL_TASKS, demo_labels
+from videostar.toyworld.instructions import ADAPTED_TASKS, GENERAL_QUESTIONS, GENERAL_TASKS, demo_labels
 from videostar.toyworld.scenes import FPS, TASKS, render, sample_scene, scene_labels
 
 LABELERS = {"standard": scene_labels, "demo": demo_labels}
@@ -32,9 +32,16 @@ def _make_one(args) -> list[Sample]:
     labels = LABELERS[labeler](scene)
     return [
         Sample(id=f"{_video_name(index)}_{task.replace(' ', '_')}", video=str(video.resolve()), task=task,
-               labels=[labels[task]], split=split, meta={"seed": seed, "index": index})
+               labels=[labels[task]], split=split, meta={"seed": seed, "index": index, **_dataset_question(task, index)})
         for task in tasks
     ]
+
+
+def _dataset_question(task: str, index: int) -> dict:
+    """The demo's general tasks come with the dataset's own question, worded as the base model learned
+    it (as a real dataset's questions would be); other tasks get template questions."""
+    questions = GENERAL_QUESTIONS.get(task)
+    return {"question": questions[index % len(questions)]} if questions else {}
 
 
 def make_toy_dataset(

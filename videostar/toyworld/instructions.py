@@ -2,9 +2,13 @@
 
 GENERAL tasks (the base model is pretrained on them): the big object's colour, how many objects
 appear, a caption. ADAPTED tasks (held back from pretraining; Video-STaR must teach them from
-labels alone): where the big object is (quadrant), whether it moves horizontally or vertically,
-and whether it is there from the start. All are coarse visual signals, which a small model trained
-on CPU can learn (DESIGN.md's probe facts).
+labels alone): the colour of the object that appears last, and how many small objects there are.
+Both are coarse visual signals (colour, presence), which a small model trained on CPU can learn
+(DESIGN.md's probe facts), and both are answered in words the base model already produces, so
+answer generation can hit the label from the first cycle (the paper's regime). A first design
+asked for answers the base had never produced (quadrant, motion axis, entry time); this ~1M
+parameter base never learned to carry a given answer through, so rationalization could not
+bootstrap them (measured: 0% rationalization yield) -- see the issue notes.
 
 Pretraining also teaches the formats Video-STaR relies on: step-by-step answers ending in
 "Final answer:", multiple choice, short direct answers, and explaining a given answer
@@ -19,22 +23,14 @@ import numpy as np
 
 from videostar.data.labels import ClassLabel, Label, ScoreLabel
 from videostar.prompts import Prompts, gold_answer
-from videostar.toyworld.scenes import SIZE, Scene
+from videostar.toyworld.scenes import Scene
 
 GENERAL_TASKS = ("object color", "object count")
-ADAPTED_TASKS = ("object position", "motion axis", "entry time")
-QUADRANTS = ("top left", "top right", "bottom left", "bottom right")
-# 8 uniform frames of the 16 show frames 1, 3, 5, ...: an object there by frame 1 is "there from the start".
-FIRST_SAMPLED_FRAME = 1
+ADAPTED_TASKS = ("last object color", "small object count")
 # Words the tokenizer and the copy practice use: the toy world's whole vocabulary.
 VOCABULARY = ("red green blue yellow square circle big small object objects one two three top bottom left right "
               "horizontal vertical moves still start appears later first frame middle video shape color count "
               "position axis there from the beginning end").split()
-
-
-def _position(scene: Scene) -> str:
-    x, y = scene.main.centre((scene.main.appear + scene.main.leave - 1) // 2)
-    return QUADRANTS[2 * (y >= SIZE / 2) + (x >= SIZE / 2)]
 
 
 def demo_labels(scene: Scene) -> dict[str, Label]:
@@ -43,11 +39,9 @@ def demo_labels(scene: Scene) -> dict[str, Label]:
     return {
         "object color": ClassLabel(value=main.color, name="color of the big object"),
         "object count": ScoreLabel(value=len(scene.objects), scale=(1, 3), name="number of objects"),
-        "object position": ClassLabel(value=_position(scene), name="position of the big object"),
-        "motion axis": ClassLabel(value="horizontal" if scene.direction in ("left", "right") else "vertical",
-                                  name="axis the big object moves along (horizontal or vertical)"),
-        "entry time": ClassLabel(value="from the start" if main.appear <= FIRST_SAMPLED_FRAME else "appears later",
-                                 name="moment the big object appears (from the start, or appears later)"),
+        "last object color": ClassLabel(value=max(scene.objects, key=lambda o: o.appear).color,
+                                        name="color of the object that appears last"),
+        "small object count": ScoreLabel(value=len(scene.distractors), scale=(0, 2), name="number of small objects"),
     }
 
 
