@@ -381,13 +381,14 @@ def demo_cmd(
     eval_videos: int = typer.Option(80, help="Held-out toy videos."),
     cycles: int = typer.Option(3, help="Video-STaR cycles."),
     train_steps: int = typer.Option(150, help="SFT steps per cycle (the baseline gets the same)."),
+    forms: str = typer.Option("cot", help="Training forms of kept samples: cot, direct, mc (comma-separated)."),
 ) -> None:
     """The whole demo: base vs Video-STaR cycles vs the naive baseline, on CPU, offline."""
     from videostar.demo import Demo, DemoConfig
     from videostar.report import write_report
 
     config = DemoConfig(run_dir=run_dir, train_videos=train_videos, eval_videos=eval_videos, cycles=cycles,
-                        train_steps=train_steps)
+                        train_steps=train_steps, forms=[f.strip() for f in forms.split(",") if f.strip()])
     with _progress() as progress:
         try:
             results = Demo(config, say=console.print, progress=_generation_progress(progress)).run()

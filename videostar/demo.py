@@ -46,8 +46,10 @@ class DemoConfig(BaseModel):
     learning_rate: float = 1e-3
     max_new_tokens: int = 48
     temperature: float = 0.7
-    forms: list[str] = Field(default_factory=lambda: ["cot", "direct", "mc"],
-                             description="training forms of kept samples (the paper used all three)")
+    # Chain-of-thought only: with all three forms the same step budget is spread over direct and
+    # multiple-choice rows and adapted open-answer accuracy rose 8 points instead of 25, though
+    # multiple choice was retained (both runs are in the README).
+    forms: list[str] = Field(default_factory=lambda: ["cot"], description="training forms of kept samples")
     seed: int = 0
 
 
