@@ -41,6 +41,10 @@ def test_two_cycles_with_scripted_generation_train_on_the_union(tmp_path, toy_ma
         metrics = json.loads((tmp_path / "run" / f"cycle_{k}" / "metrics.json").read_text())
         assert metrics["train_losses"] and metrics["yield"]["motion direction"]["questions"] == 4
     assert json.loads((tmp_path / "run" / "star_summary.json").read_text())[1]["cycle"] == 1
+    from videostar.report import write_report
+
+    page = write_report(tmp_path / "run").read_text()  # the report works on a plain loop run too
+    assert "Yield per cycle" in page and "Example generations" in page and "Held-out accuracy" not in page
     # a finished loop reruns as a no-op: nothing generated or trained again
     again = StarLoop(_config(tmp_path, toy_manifest, tiny_model, cycles=2), load_backend=load_backend).run()
     assert len(loaded) == 2 and [m["model"] for m in again] == [m["model"] for m in history]
