@@ -9,8 +9,8 @@ tokens are the completion:
 - ``VideoDPOCollator``: TRL's preference layout, chosen rows then rejected rows (videos repeated),
   with a ``completion_mask``.
 
-The prompt's length is measured by running the processor on the prompt alone with the same video,
-so it holds for any processor's expansion of video tokens.
+The prompt's length comes from the prompt's own tokens plus the video tokens the processor expanded
+in that row (or, for processors without a video placeholder token, from processing the prompt alone).
 """
 
 from __future__ import annotations
@@ -79,14 +79,29 @@ def encode_completions(processor, prompts: Sequence[str], completions: Sequence[
     try:
         tokenizer.padding_side = "right"
         batch = processor(text=full_texts, videos=list(videos), padding=True, return_tensors="pt")
-        prompt_ids = processor(text=prompt_texts, videos=list(videos), padding=True, return_tensors="pt")
+        prompt_lengths = _prompt_lengths(processor, prompt_texts, batch, videos)
     finally:
         tokenizer.padding_side = side
-    prompt_lengths = prompt_ids["attention_mask"].sum(dim=1)
     positions = torch.arange(batch["input_ids"].shape[1]).unsqueeze(0)
     completion = (positions >= prompt_lengths.unsqueeze(1)) & batch["attention_mask"].bool()
     batch["completion_mask"] = completion.long()
     return batch
+
+
+def _prompt_lengths(processor, prompt_texts: list[str], batch: dict, videos: Sequence[np.ndarray]):
+    """Tokens of each row's prompt in ``batch``. The processor expands each video placeholder token
+    into as many tokens as the video needs, the same in prompt and full text: so the prompt's length
+    is its unexpanded tokens plus the row's video tokens less its placeholders. Processors without a
+    placeholder token are asked directly (a second pass over the videos)."""
+    import torch
+
+    video_token = getattr(processor, "video_token_id", None)
+    if video_token is None:
+        return processor(text=prompt_texts, videos=list(videos), padding=True, return_tensors="pt")[
+            "attention_mask"].sum(dim=1)
+    unexpanded = processor.tokenizer(prompt_texts, add_special_tokens=False)["input_ids"]
+    expanded = (batch["input_ids"] == video_token).sum(dim=1)
+    return torch.tensor([len(ids) - ids.count(video_token) + int(n) for ids, n in zip(unexpanded, expanded)])
 
 
 @dataclass
