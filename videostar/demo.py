@@ -69,6 +69,11 @@ def majority_rates(samples) -> dict[str, float]:
     return {task: round(100 * max(c.values()) / sum(c.values()), 2) for task, c in sorted(answers.items())}
 
 
+def per_task(stages: dict[str, dict], mode: str) -> dict[str, dict[str, float | None]]:
+    """{stage: {task: accuracy in ``mode`` ("open" or "mc")}} from each stage's evaluation."""
+    return {name: {t: r.get(mode) for t, r in evaluation["tasks"].items()} for name, evaluation in stages.items()}
+
+
 def summarize(evaluation: dict) -> dict:
     """{"adapted": mean open accuracy on adapted tasks, "general": on general tasks} (percent)."""
     return {"adapted": _mean(evaluation["tasks"], ADAPTED_TASKS), "general": _mean(evaluation["tasks"], GENERAL_TASKS)}
@@ -152,20 +157,17 @@ class Demo:
         StarLoop(star, report=after_cycle, progress=self.progress).run()
         self.say("4. baseline: template QA fine-tuned directly, same budget")
         baseline = self._evaluate("baseline", self._baseline(train), held_out)
+        stages = {"base": base, "baseline": baseline, **{f"cycle_{k + 1}": c["eval"] for k, c in enumerate(cycles)}}
         results = {
             "base": summarize(base),
             "baseline": summarize(baseline),
             "cycles": [{**summarize(c["eval"]), "answer_yield": c["metrics"]["answer_yield"],
                         "train_rows": c["metrics"]["train_rows"]} for c in cycles],
-            "per_task": {name: {t: r.get("open") for t, r in e["tasks"].items()} for name, e in
-                         [("base", base), ("baseline", baseline)] + [(f"cycle_{k + 1}", c["eval"])
-                                                                     for k, c in enumerate(cycles)]},
+            "per_task": per_task(stages, "open"),
             "adapted_tasks": list(ADAPTED_TASKS),
             "general_tasks": list(GENERAL_TASKS),
             "majority_class": majority_rates(load_manifest(held_out)),
-            "per_task_mc": {name: {t: r.get("mc") for t, r in e["tasks"].items()} for name, e in
-                            [("base", base), ("baseline", baseline)] + [(f"cycle_{k + 1}", c["eval"])
-                                                                        for k, c in enumerate(cycles)]},
+            "per_task_mc": per_task(stages, "mc"),
             "direct_supervision_note": "the baseline is the direct-supervision run with the same step budget",
             "config": config.model_dump(mode="json"),
         }
