@@ -125,12 +125,12 @@ class Generation:
 
     def check_settings(self) -> None:
         """Refuse to resume a run directory generated with other settings; record ours."""
-        previous = self.ledger.meta("settings")
-        if previous is not None and previous != self._settings():
-            changed = sorted(k for k in RESUME_KEYS if previous.get(k) != self._settings().get(k))
+        previous, settings = self.ledger.meta("settings"), self._settings()
+        if previous is not None and previous != settings:
+            changed = sorted(k for k in RESUME_KEYS if previous.get(k) != settings.get(k))
             raise ResumeError(f"{self.config.run_dir} was generated with other settings ({', '.join(changed)}); "
                               "resume with the same config or use a new --run-dir")
-        self.ledger.set_meta("settings", self._settings())
+        self.ledger.set_meta("settings", settings)
         self.ledger.set_meta("frame_sampling", self.config.frames.model_dump(mode="json"))
 
     def load_samples(self, require_labels: bool = True) -> list[Sample]:
