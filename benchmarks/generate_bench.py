@@ -36,7 +36,7 @@ def naive(config: GenerateConfig, backend: HFBackend, verifier: Verifier) -> int
         for question in template_questions(sample, config.questions.templates_per_sample, config.seed):
             frames = decode(sample.video, config.frames)
             prompt = config.prompts.answer.format(question=question.text)
-            (reply,) = backend.generate([GenRequest([{"role": "user", "content": prompt}], frames.array)], config.sampling)
+            (reply,) = backend.generate([GenRequest([{"role": "user", "content": prompt}], frames)], config.sampling)
             verifier.verify_many([VerifyItem(sample.labels, reply.text, frames.info.duration, sample.task)])
             done += 1
     return done

@@ -35,7 +35,7 @@ class OracleBackend:
         out = []
         for r in requests:
             prompt = r.messages[0]["content"]
-            video = next(v for v, frames in self.frames.items() if np.array_equal(frames, r.frames))
+            video = next(v for v, frames in self.frames.items() if np.array_equal(frames, r.video.array))
             answer = next(a for q, a in self.answers[video] if q in prompt)
             if "Options:" in prompt:
                 line = next(l for l in prompt.splitlines() if l.endswith(") " + answer))

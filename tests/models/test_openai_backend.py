@@ -12,6 +12,7 @@ from PIL import Image
 
 from videostar.models.backend import GenRequest, SamplingParams
 from videostar.models.openai_api import BackendError, OpenAIBackend
+from videostar.video.decode import Frames
 
 
 @pytest.fixture
@@ -57,7 +58,7 @@ def test_frames_sent_as_images_in_order_with_local_http_server(server):
     backend = OpenAIBackend(server["url"], "my-model", api_key="k", concurrency=4, backoff_s=0.01)
     frames = np.zeros((3, 16, 16, 3), np.uint8)
     frames[1] = 255
-    requests = [GenRequest([{"role": "user", "content": f"q{i}"}], frames) for i in range(6)]
+    requests = [GenRequest([{"role": "user", "content": f"q{i}"}], Frames.from_array(frames)) for i in range(6)]
     requests.append(GenRequest([{"role": "user", "content": "no video"}]))
     out = backend.generate(requests, SamplingParams(temperature=0.5, max_new_tokens=7))
     assert [g.text for g in out] == [f"3 frames: q{i}" for i in range(6)] + ["0 frames: no video"]

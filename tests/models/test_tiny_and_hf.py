@@ -7,6 +7,7 @@ import pytest
 from videostar.models.backend import GenRequest, SamplingParams
 from videostar.models.hf import HFBackend
 from videostar.models.tiny import TinyModelSpec, build_tiny_model
+from videostar.video.decode import Frames
 
 
 @pytest.mark.parametrize("arch", ["qwen2_vl", "qwen2_5_vl"])
@@ -31,7 +32,7 @@ def test_tiny_model_builds_fast_small_and_loads_offline(tmp_path, arch):
 
 def _requests(n, rng):
     return [GenRequest([{"role": "user", "content": "describe " * (i + 1)}],
-                       rng.integers(0, 255, (8, 64, 64, 3), dtype=np.uint8)) for i in range(n)]
+                       Frames.from_array(rng.integers(0, 255, (8, 64, 64, 3), dtype=np.uint8))) for i in range(n)]
 
 
 def test_batched_generation_with_left_padding_equals_one_at_a_time(tiny_backend):

@@ -37,7 +37,7 @@ class ScriptedBackend:
         self.calls.append(len(requests))
         out = []
         for r in requests:
-            assert r.frames is not None and r.frames.shape == (8, 64, 64, 3)
+            assert r.video is not None and r.video.array.shape == (8, 64, 64, 3)
             prompt = r.messages[0]["content"]
             if "The correct answer is: " in prompt:
                 gold = prompt.split("The correct answer is: ")[1].split("\n")[0]

@@ -61,7 +61,7 @@ def evaluate(backend: Backend, samples: list[Sample], frames: FrameSampling, ver
         for _, sample, _, _ in batch:
             if sample.video not in decoded:
                 decoded[sample.video] = load(sample.video, frames, sample.segment, fps=sample.fps)
-        replies = backend.generate([GenRequest([{"role": "user", "content": prompt}], decoded[s.video].array)
+        replies = backend.generate([GenRequest([{"role": "user", "content": prompt}], decoded[s.video])
                                     for _, s, prompt, _ in batch], params)
         opens = [(job, reply) for job, reply in zip(batch, replies) if job[0] == "open"]
         verdicts = verifier.verify_many(VerifyItem(job[1].labels, reply.text, decoded[job[1].video].info.duration,

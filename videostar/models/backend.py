@@ -1,17 +1,21 @@
 """One interface for every model: a batch of (frames, chat messages) in, texts out.
 
-Prompts are plain chat messages; a request's video (sampled frames, uint8 T x H x W x 3) is shown
-before the text of its first user message. Backends differ only in where the model runs: in this
+Prompts are plain chat messages; a request's video is shown before the text of its first user
+message. The video travels as ``Frames``: the sampled uint8 (T, H, W, 3) array together with the
+time in seconds of every frame and the clip's info, so a backend can give the model the true
+timestamps and frame rate of what it sees (never re-sampling). Backends differ only in where the model runs: in this
 process (transformers), or behind an OpenAI-compatible server (``vllm serve``, any hosted API).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Protocol, Sequence
+from typing import TYPE_CHECKING, Protocol, Sequence
 
-import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
+
+if TYPE_CHECKING:
+    from videostar.video.decode import Frames
 
 
 class SamplingParams(BaseModel):
@@ -27,7 +31,7 @@ class SamplingParams(BaseModel):
 @dataclass(frozen=True)
 class GenRequest:
     messages: list[dict]  # [{"role": "system"|"user"|"assistant", "content": str}]
-    frames: np.ndarray | None = field(default=None, compare=False)
+    video: "Frames | None" = field(default=None, compare=False)
 
 
 @dataclass(frozen=True)

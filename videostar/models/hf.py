@@ -51,11 +51,11 @@ class HFBackend:
     def encode(self, requests: Sequence[GenRequest], add_generation_prompt: bool = True):
         """Processor inputs (on the model's device) for a batch of requests."""
         texts = [
-            self.processor.apply_chat_template(with_video(r.messages, r.frames is not None),
+            self.processor.apply_chat_template(with_video(r.messages, r.video is not None),
                                                add_generation_prompt=add_generation_prompt, tokenize=False)
             for r in requests
         ]
-        videos = [r.frames for r in requests if r.frames is not None] or None
+        videos = [r.video.array for r in requests if r.video is not None] or None
         return self.processor(text=texts, videos=videos, return_tensors="pt", padding=True).to(self.device)
 
     def generate(self, requests: Sequence[GenRequest], params: SamplingParams) -> list[Generation]:

@@ -36,10 +36,10 @@ def frame_to_data_url(frame: np.ndarray, quality: int = 90) -> str:
 
 
 def to_openai_messages(request: GenRequest) -> list[dict]:
-    messages, placed = [], request.frames is None
+    messages, placed = [], request.video is None
     for message in request.messages:
         if not placed and message["role"] == "user":
-            images = [{"type": "image_url", "image_url": {"url": frame_to_data_url(f)}} for f in request.frames]
+            images = [{"type": "image_url", "image_url": {"url": frame_to_data_url(f)}} for f in request.video.array]
             messages.append({"role": "user", "content": [*images, {"type": "text", "text": message["content"]}]})
             placed = True
         else:

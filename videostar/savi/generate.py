@@ -50,7 +50,7 @@ class SaviGeneration(Generation):
             prompts = {"spatial": self.config.prompts.spatial_questions, "temporal": self.config.prompts.temporal_questions}
             for batch, frames in self._batches(samples, key=lambda s: s):
                 requests = [GenRequest([{"role": "user", "content": prompts[kind].format(n=per_kind)}],
-                                       frames[s.video].array) for s in batch for kind in KINDS]
+                                       frames[s.video]) for s in batch for kind in KINDS]
                 replies = iter(self.backend.generate(requests, self.config.sampling))
                 questions = []
                 for s in batch:

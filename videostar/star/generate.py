@@ -69,7 +69,7 @@ class Generation:
             todo = [s for s in samples if s.id not in have]
             for batch, frames in self._batches(todo, key=lambda s: s):
                 requests = [GenRequest([{"role": "user", "content": self.config.prompts.ask_questions.format(
-                    task=s.task, labels=gold_answer(s.labels), n=qc.model_questions)}], frames[s.video].array)
+                    task=s.task, labels=gold_answer(s.labels), n=qc.model_questions)}], frames[s.video])
                     for s in batch]
                 replies = self.backend.generate(requests, self.config.sampling)
                 self.ledger.add_questions(
@@ -99,7 +99,7 @@ class Generation:
         settings_id = self.ledger.settings_id(self._settings())
         counts = {"kept": 0, "failed": 0}
         for batch, frames in self._batches(work, key=lambda w: w.sample):
-            requests = [GenRequest([{"role": "user", "content": prompt(w)}], frames[w.sample.video].array) for w in batch]
+            requests = [GenRequest([{"role": "user", "content": prompt(w)}], frames[w.sample.video]) for w in batch]
             params = self.config.sampling.model_copy(update={"seed": self.config.sampling.seed + hash_seed(batch)})
             replies = self.backend.generate(requests, params)
             verdicts = self.verifier.verify_many(

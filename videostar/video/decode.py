@@ -54,6 +54,13 @@ class Frames:
     times: np.ndarray
     info: VideoInfo
 
+    @classmethod
+    def from_array(cls, array: np.ndarray, fps: float = 8.0, start: float = 0.0) -> "Frames":
+        """Frames already in memory, taken every 1/``fps`` seconds from ``start`` (tests, benchmarks)."""
+        count, height, width = array.shape[:3]
+        times = start + (np.arange(count) + 0.5) / fps
+        return cls(array, times, VideoInfo(duration=count / fps, fps=fps, width=width, height=height))
+
 
 def probe(path: str | Path, fps: float | None = None) -> VideoInfo:
     """Duration, frame rate and coded size, without decoding (frame dirs need ``fps``)."""

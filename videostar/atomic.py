@@ -1,0 +1,78 @@
+"""Every file videostar writes goes through here: a reader sees the old file or the whole new one.
+
+The data goes to a temporary file in the same folder, is flushed and fsynced, then renamed over
+the final path (atomic on POSIX). A failure (out of space, no permission) removes the temporary
+file, leaves the final path untouched and raises ``OutputError`` naming the final path.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import IO, Any, Iterator
+
+from videostar.errors import OutputError
+
+
+def _describe(err: OSError) -> str:
+    if err.errno == errno.ENOSPC:
+        return "no space left on the device"
+    if err.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
+        return "permission denied"
+    return err.strerror or str(err)
+
+
+@contextlib.contextmanager
+def atomic_open(path: str | Path, mode: str = "w", encoding: str | None = "utf-8") -> Iterator[IO[Any]]:
+    """``open`` for writing whose result appears at ``path`` only when the block ends without error."""
+    if mode not in ("w", "wb"):
+        raise ValueError("atomic_open writes whole files: mode must be 'w' or 'wb'")
+    path = Path(path)
+    tmp_name = None
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+        with os.fdopen(fd, mode, encoding=None if "b" in mode else encoding) as handle:
+            yield handle
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp_name, path)
+        tmp_name = None
+    except OSError as err:
+        if isinstance(err, OutputError):
+            raise
+        raise OutputError(f"{path}: cannot write: {_describe(err)}") from err
+    finally:
+        if tmp_name is not None:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp_name)
+
+
+def write_text(path: str | Path, text: str) -> Path:
+    with atomic_open(path, "w") as handle:
+        handle.write(text)
+    return Path(path)
+
+
+def write_bytes(path: str | Path, data: bytes) -> Path:
+    with atomic_open(path, "wb") as handle:
+        handle.write(data)
+    return Path(path)
+
+
+def write_json(path: str | Path, data: Any, indent: int | None = 2) -> Path:
+    return write_text(path, json.dumps(data, indent=indent) + "\n")
+
+
+def write_jsonl(path: str | Path, records) -> int:
+    """One JSON object per line; returns how many were written."""
+    count = 0
+    with atomic_open(path, "w") as handle:
+        for record in records:
+            handle.write(json.dumps(record, ensure_ascii=False) + "\n")
+            count += 1
+    return count
