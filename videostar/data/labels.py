@@ -13,7 +13,7 @@ from typing import Annotated, Literal, Union
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, TypeAdapter, model_validator
 
 Unit = Literal["normalized", "seconds"]
-LABEL_TYPES = ("class", "temporal_range", "bbox", "timestamp", "score", "text", "sequence")
+LABEL_TYPES = ("class", "temporal_range", "bbox", "timestamp", "score", "text", "sequence", "choice")
 # Seconds labels may overshoot the probed duration by container rounding; tolerate this much.
 _DURATION_SLACK_S = 0.05
 
@@ -197,8 +197,29 @@ class SequenceLabel(_LabelBase):
         return "first " + ", then ".join(self.value)
 
 
+class ChoiceLabel(_LabelBase):
+    """A multiple-choice answer: ``value`` is the correct option's text, ``options`` every option in
+    the order the dataset lists them (so option letters A, B, C... mean what the dataset meant)."""
+
+    type: Literal["choice"] = "choice"
+    value: NonBlank
+    options: list[NonBlank] = Field(min_length=2)
+
+    @model_validator(mode="after")
+    def _value_is_an_option(self) -> "ChoiceLabel":
+        if self.value not in self.options:
+            raise ValueError(f"value: {self.value!r} is not one of the options {self.options}")
+        if len(set(self.options)) != len(self.options):
+            raise ValueError(f"options: must be distinct, got {self.options}")
+        return self
+
+    def render(self) -> str:
+        return self.value
+
+
 Label = Annotated[
-    Union[ClassLabel, TemporalRangeLabel, BBoxLabel, TimestampLabel, ScoreLabel, TextLabel, SequenceLabel],
+    Union[ClassLabel, TemporalRangeLabel, BBoxLabel, TimestampLabel, ScoreLabel, TextLabel, SequenceLabel,
+          ChoiceLabel],
     Field(discriminator="type"),
 ]
 _LABEL_ADAPTER: TypeAdapter[Label] = TypeAdapter(Label)
