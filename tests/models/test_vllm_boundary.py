@@ -120,3 +120,21 @@ def test_backend_without_vllm_names_the_fix(monkeypatch, tiny_model):
 
     with pytest.raises(VideostarError, match="backend 'vllm' needs vLLM.*pip install vllm"):
         load_backend(VLLMModelConfig(path=str(tiny_model), backend="vllm"))
+
+
+def test_boundary_metadata_gives_qwen25_vl_the_frames_real_spacing(tmp_path):
+    """Qwen2.5-VL's temporal position step is temporal_patch_size / rate: 2 frames 2 s apart -> 4 s;
+    without the metadata transformers assumes 24 fps (2/24 s)."""
+    from transformers import AutoProcessor
+
+    from videostar.models.tiny import TinyModelSpec, build_tiny_model
+
+    model = build_tiny_model(tmp_path / "qwen25", TinyModelSpec(arch="qwen2_5_vl"))
+    prompt = vllm_prompt(GenRequest([{"role": "user", "content": "q"}], _clip(count=4, fps=0.5)),
+                         chat_renderer(str(model)))
+    frames, metadata = prompt["multi_modal_data"]["video"]
+    metadata = {k: v for k, v in metadata.items() if k != "do_sample_frames"}
+    processor = AutoProcessor.from_pretrained(str(model))
+    out = processor(text=[prompt["prompt"]], videos=[frames], video_metadata=[metadata], return_tensors="pt",
+                    **prompt["mm_processor_kwargs"])
+    assert out["second_per_grid_ts"].tolist() == [4.0]
