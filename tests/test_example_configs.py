@@ -25,3 +25,10 @@ def test_example_config_validates_and_starts_with_its_command(path):
 def test_there_are_example_configs_for_each_command():
     assert {p.name.split("_")[0] for p in CONFIGS} == set(KINDS)
     assert any("8gpu" in p.name for p in CONFIGS) and any("1gpu" in p.name for p in CONFIGS)
+
+
+def test_there_is_an_example_generate_config_for_each_model_backend():
+    from videostar.models import BACKENDS
+
+    backends = {load_config(GenerateConfig, p).model.backend for p in CONFIGS if p.name.startswith("generate_")}
+    assert backends == set(BACKENDS)

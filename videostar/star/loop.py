@@ -107,4 +107,6 @@ def train_config(settings: TrainSettings, generate: GenerateConfig, base: str, d
     if values["lora"] is not None:
         values["merge"] = True
     return TrainConfig(**values, model=base, data=data, output_dir=out, frames=generate.frames,
-                       dtype=generate.model.dtype, device=generate.model.device)
+                       # a server's config has neither field (each backend has only its own)
+                       dtype=getattr(generate.model, "dtype", "auto"),
+                       device=getattr(generate.model, "device", "auto"))
