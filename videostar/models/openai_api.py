@@ -18,12 +18,13 @@ from typing import Sequence
 
 import numpy as np
 
+from videostar.errors import VideostarError
 from videostar.models.backend import Generation, GenRequest, SamplingParams
 
 RETRY_STATUS = {408, 409, 429, 500, 502, 503, 504}
 
 
-class BackendError(RuntimeError):
+class BackendError(VideostarError, RuntimeError):
     pass
 
 

@@ -5,12 +5,13 @@ the adapter-disabled model). The paper ran 4 iterations. Resumable like the Vide
 
 from __future__ import annotations
 
-import json
 from typing import Callable
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from videostar.atomic import write_jsonl
 from videostar.config import GenerateConfig
+from videostar.engine.engine import skip_summary
 from videostar.iterate import Rounds, generate_round
 from videostar.savi.generate import SaviGeneration, SaviSettings
 from videostar.star.loop import train_config
@@ -42,13 +43,13 @@ class SaviLoop:
         def work(config, backend, ledger) -> dict:
             counts = SaviGeneration(config, self.config.savi, backend, Verifier(config.verifier), ledger,
                                     self.progress).run()
-            return {"pairs": counts, "rows": pair_rows(ledger, config.frames.model_dump(mode="json"))}
+            return {"pairs": counts, "skipped": skip_summary(ledger),
+                    "rows": pair_rows(ledger, config.frames.model_dump(mode="json"), prompts=config.prompts)}
 
         result = generate_round(self.config.generate, self.rounds.dir(k) / "generate", model_path,
                                 self.load_backend, work)
         rows = result.pop("rows")
-        data = self.rounds.dir(k) / "pairs.jsonl"
-        data.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows))
+        write_jsonl(self.rounds.dir(k) / "pairs.jsonl", rows)
         return {**result, "kept_pairs": len(rows)}
 
     def _train(self, k: int, model: str, generated: dict) -> dict:
