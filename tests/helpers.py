@@ -95,9 +95,11 @@ class FailingBackend:
 
 
 def mean_brightness_reply(text: str, frames: list[np.ndarray]) -> str:
-    """A reply naming the brightness of what the server was shown: 'black' or 'white'."""
-    level = float(np.mean([f.mean() for f in frames])) if frames else -1.0
-    return f"I see a {'white' if level > 127 else 'black'} video.\nFinal answer: {'white' if level > 127 else 'black'}"
+    """A reply naming the brightness of what the server was shown, 'black' or 'white' (for a
+    multiple-choice prompt, the letter of that option)."""
+    color = "white" if frames and float(np.mean([f.mean() for f in frames])) > 127 else "black"
+    option = next((line[:3] for line in text.splitlines() if line.endswith(") " + color)), None)
+    return option or f"I see a {color} video.\nFinal answer: {color}"
 
 
 @contextlib.contextmanager
