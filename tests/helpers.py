@@ -123,8 +123,14 @@ def local_openai_server(reply: Callable[[str, list[np.ndarray]], str] = mean_bri
             frames = [np.asarray(Image.open(io.BytesIO(base64.b64decode(p["image_url"]["url"].split(",", 1)[1]))))
                       for p in parts if p["type"] == "image_url"]
             text = "".join(p["text"] for p in parts if p["type"] == "text")
-            data = json.dumps({"choices": [{"message": {"content": reply(text, frames)}}],
-                               "usage": {"prompt_tokens": 7, "completion_tokens": 3}}).encode()
+            try:
+                data = json.dumps({"choices": [{"message": {"content": reply(text, frames)}}],
+                                   "usage": {"prompt_tokens": 7, "completion_tokens": 3}}).encode()
+            except Exception:  # the reply function failing stands for a server that cannot answer
+                self.send_response(400)
+                self.end_headers()
+                self.wfile.write(b"model server error")
+                return
             self.send_response(200)
             self.send_header("Content-Type", "application/json")
             self.send_header("Content-Length", str(len(data)))
