@@ -157,14 +157,11 @@ def verify(
     batch_size: int = typer.Option(512, min=1, help="Answers verified (and embedded) together."),
 ) -> None:
     """Check answers against their labels with the Video-STaR verifiers."""
+    from videostar.engine.engine import make_verifier
     from videostar.verify.files import verify_file
-    from videostar.verify.verifier import Verifier, VerifierConfig
+    from videostar.verify.verifier import VerifierConfig
 
-    settings = _settings(VerifierConfig, config, {}, overrides)
-    try:
-        verifier = Verifier(settings)
-    except ValueError as err:
-        _fail(f"{config or 'command line'}: {err}")
+    verifier = make_verifier(_settings(VerifierConfig, config, {}, overrides))
     with _progress() as progress:
         bar = progress.add_task("verifying", total=None)
         try:
@@ -256,18 +253,17 @@ def generate(
     """Generate verified Video-STaR data: questions, answers, verification, rationalization."""
     from videostar.atomic import write_json
     from videostar.config import GenerateConfig
-    from videostar.engine.engine import skip_summary
+    from videostar.engine.engine import make_verifier, skip_summary
     from videostar.models import load_backend
     from videostar.star.generate import Generation
     from videostar.store.ledger import Ledger
-    from videostar.verify.verifier import Verifier
 
     settings = _settings(GenerateConfig, config, _generate_shortcuts(
         "", model, manifest, run_dir, retry_skipped, max_new_tokens, temperature, frames, steps,
         samples_per_question, batch_size, max_samples), overrides)
     if Ledger.exists(settings.run_dir) and not resume:
         _fail(f"{settings.run_dir} already holds a run: pass --resume to continue it, or choose a new --run-dir")
-    verifier = Verifier(settings.verifier)
+    verifier = make_verifier(settings.verifier)
     with Ledger(settings.run_dir) as ledger, _progress() as progress:
         backend = load_backend(settings.model)
         table = Generation(settings, backend, verifier, ledger, _generation_progress(progress)).run()
@@ -367,11 +363,10 @@ def eval_cmd(
     from videostar.atomic import write_json
     from videostar.config import EvalConfig
     from videostar.data.manifest import load_manifest
-    from videostar.engine.engine import recorded_settings
+    from videostar.engine.engine import make_verifier, recorded_settings
     from videostar.eval.evaluate import evaluate
     from videostar.models import load_backend
     from videostar.prompts import Prompts
-    from videostar.verify.verifier import Verifier
     from videostar.video.sampling import FrameSampling
 
     settings = _settings(EvalConfig, config, {
@@ -379,7 +374,7 @@ def eval_cmd(
         "frames.max_pixels": max_pixels, "max_new_tokens": max_new_tokens, "batch_size": batch_size,
         "model.device": device}, overrides)
     recorded_frames, recorded_prompts = recorded_settings(settings.run_dir) if settings.run_dir else (None, None)
-    verifier = Verifier(settings.verifier)
+    verifier = make_verifier(settings.verifier)
     samples = [s for s in load_manifest(settings.manifest) if settings.splits is None or s.split in settings.splits]
     result = evaluate(load_backend(settings.model), samples, settings.frames or recorded_frames or FrameSampling(),
                       verifier, max_new_tokens=settings.max_new_tokens, batch_size=settings.batch_size,

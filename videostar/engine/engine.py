@@ -12,7 +12,7 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Callable, Iterator
 
-from videostar.config import GenerateConfig
+from videostar.config import ConfigError, GenerateConfig
 from videostar.data.manifest import Sample, load_manifest
 from videostar.engine.step import generate_rows, replies
 from videostar.engine.work import Clip, ClipFrames, Work, batches
@@ -21,7 +21,7 @@ from videostar.models.backend import Backend, Generation
 from videostar.prompts import Prompts
 from videostar.store.ledger import Ledger
 from videostar.store.records import Question
-from videostar.verify.verifier import Verifier
+from videostar.verify.verifier import Verifier, VerifierConfig
 from videostar.video.decode import Frames, VideoDecodeError
 from videostar.video.sampling import FrameSampling
 
@@ -119,6 +119,14 @@ class Engine:
                                  "Video-STaR verifies against labels (VideoSAVi needs none: videostar savi)")
         self.ledger.add_samples(samples)
         return samples
+
+
+def make_verifier(config: VerifierConfig) -> Verifier:
+    """The verifier of a run, built before any work starts; a setting it refuses is a config error."""
+    try:
+        return Verifier(config)
+    except ValueError as err:
+        raise ConfigError(f"verifier: {err}") from None
 
 
 def skip_summary(ledger: Ledger) -> dict:

@@ -11,13 +11,12 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from videostar.atomic import write_jsonl
 from videostar.config import GenerateConfig
-from videostar.engine.engine import skip_summary
+from videostar.engine.engine import make_verifier, skip_summary
 from videostar.iterate import Rounds, generate_round
 from videostar.savi.generate import SaviGeneration, SaviSettings
 from videostar.star.loop import train_config
 from videostar.store.export import pair_rows
 from videostar.train.trainers import TrainSettings, train_dpo
-from videostar.verify.verifier import Verifier
 
 
 class SaviConfig(BaseModel):
@@ -38,11 +37,11 @@ class SaviLoop:
                              config.iterations, report)
         self.load_backend = load_backend or default_loader
         self.progress = progress
+        self.verifier = make_verifier(config.generate.verifier)  # once: its embedder serves every iteration
 
     def _generate(self, k: int, model_path: str) -> dict:
         def work(config, backend, ledger) -> dict:
-            counts = SaviGeneration(config, self.config.savi, backend, Verifier(config.verifier), ledger,
-                                    self.progress).run()
+            counts = SaviGeneration(config, self.config.savi, backend, self.verifier, ledger, self.progress).run()
             return {"pairs": counts, "skipped": skip_summary(ledger),
                     "rows": pair_rows(ledger, config.frames.model_dump(mode="json"), prompts=config.prompts)}
 

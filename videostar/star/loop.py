@@ -20,14 +20,13 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from videostar.atomic import write_jsonl
 from videostar.config import GenerateConfig
-from videostar.engine.engine import skip_summary
+from videostar.engine.engine import make_verifier, skip_summary
 from videostar.iterate import Rounds, generate_round
 from videostar.star.generate import Generation
 from videostar.star.trainset import FORMS, build_examples
 from videostar.store.export import trl_record
 from videostar.store.ledger import Ledger
 from videostar.train.trainers import TrainConfig, TrainSettings, train_sft
-from videostar.verify.verifier import Verifier
 
 
 class StarConfig(BaseModel):
@@ -61,10 +60,11 @@ class StarLoop:
                              report)
         self.load_backend = load_backend or default_loader
         self.progress = progress
+        self.verifier = make_verifier(config.generate.verifier)  # once: its embedder serves every cycle
 
     def _generate(self, k: int, model_path: str) -> dict:
         def work(config, backend, ledger) -> dict:
-            table = Generation(config, backend, Verifier(config.verifier), ledger, self.progress).run()
+            table = Generation(config, backend, self.verifier, ledger, self.progress).run()
             return {"yield": table, "answer_yield": round(total_answer_yield(table), 4), "skipped": skip_summary(ledger)}
 
         return generate_round(self.config.generate, self.rounds.dir(k) / "generate", model_path, self.load_backend, work)
