@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import sqlite3
 
+import pytest
 from helpers import local_openai_server
 from typer.testing import CliRunner
 
@@ -57,6 +58,7 @@ def test_generate_skips_a_corrupt_video_records_why_and_resume_leaves_it(tmp_pat
     assert _skipped(run)[0][3] > skipped[0][3]  # asked to, it tried again (and failed again)
 
 
+@pytest.mark.slow
 def test_star_finishes_with_a_corrupt_video_and_says_so(tmp_path, tiny_model):
     manifest = _corrupt_dataset(tmp_path)
     result = runner.invoke(app, ["star", "--model", str(tiny_model), "--manifest", str(manifest), "--run-dir",

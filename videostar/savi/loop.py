@@ -33,11 +33,11 @@ class SaviLoop:
         from videostar.models import load_backend as default_loader
 
         self.config = config
+        self.verifier = make_verifier(config.generate.verifier)  # once: its embedder serves every iteration
         self.rounds = Rounds(config.generate.run_dir, "savi", "iteration", config.generate.model.path,
                              config.iterations, report)
         self.load_backend = load_backend or default_loader
         self.progress = progress
-        self.verifier = make_verifier(config.generate.verifier)  # once: its embedder serves every iteration
 
     def _generate(self, k: int, model_path: str) -> dict:
         def work(config, backend, ledger) -> dict:

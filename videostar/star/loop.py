@@ -56,11 +56,11 @@ class StarLoop:
         from videostar.models import load_backend as default_loader
 
         self.config = config
+        self.verifier = make_verifier(config.generate.verifier)  # once: its embedder serves every cycle
         self.rounds = Rounds(config.generate.run_dir, "star", "cycle", config.generate.model.path, config.cycles,
                              report)
         self.load_backend = load_backend or default_loader
         self.progress = progress
-        self.verifier = make_verifier(config.generate.verifier)  # once: its embedder serves every cycle
 
     def _generate(self, k: int, model_path: str) -> dict:
         def work(config, backend, ledger) -> dict:
