@@ -192,7 +192,9 @@ def _yield_table(table: dict) -> Table:
 def _say_skipped(skipped: dict) -> None:
     if skipped["videos"]:
         console.print(f"skipped: {skipped['videos']} unreadable videos ({skipped['samples']} samples; "
-                      f"names and reasons in {skipped['file']})")
+                      f"all names and reasons in {skipped['file']})", markup=False, highlight=False)
+        for clip in skipped["first"]:
+            console.print(f"  {clip['video']}: {clip['reason']}", markup=False, highlight=False)
 
 
 # Shortcut flags shared by `generate`, `star` and `savi`: each sets one key of the generation config.

@@ -44,6 +44,7 @@ def test_generate_skips_a_corrupt_video_records_why_and_resume_leaves_it(tmp_pat
     assert [(s[0], s[1].endswith("toy_00001.mp4")) for s in skipped] == [("toy_00001_motion_direction", True)]
     assert skipped[0][2].startswith("cannot open: ") and "Invalid data" in skipped[0][2]  # the decoder's reason
     assert "skipped: 1 unreadable videos" in result.output
+    assert f"toy_00001.mp4: {skipped[0][2]}" in result.output.replace("\n", "")  # the clip and its reason
     assert "toy_00001.mp4" in (run / "skipped.txt").read_text() and skipped[0][2] in (run / "skipped.txt").read_text()
     assert _answered(run) == {"toy_00000_motion_direction", "toy_00002_motion_direction"}
     table = json.loads((run / "yield.json").read_text())

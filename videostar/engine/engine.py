@@ -129,9 +129,10 @@ def make_verifier(config: VerifierConfig) -> Verifier:
         raise ConfigError(f"verifier: {err}") from None
 
 
-def skip_summary(ledger: Ledger) -> dict:
-    """{"videos": unreadable clips' videos, "samples": samples skipped, "file": where they are listed};
-    the list (video, reason, samples) is written to the run directory as ``skipped.txt``."""
+def skip_summary(ledger: Ledger, shown: int = 5) -> dict:
+    """{"videos": how many videos had unreadable clips, "samples": samples skipped, "first": the first
+    ``shown`` as {"video", "reason"}, "file": where all are listed}; the list (video, reason, sample
+    ids; tab-separated) is written to the run directory as ``skipped.txt``."""
     from videostar.atomic import write_text
 
     by_video: dict[str, list] = defaultdict(list)
@@ -144,7 +145,9 @@ def skip_summary(ledger: Ledger) -> dict:
         write_text(out, "".join(f"{video}\t{reasons[video]}\t{','.join(ids)}\n" for video, ids in by_video.items()))
     else:
         out.unlink(missing_ok=True)
-    return {"videos": len(by_video), "samples": sum(map(len, by_video.values())), "file": str(out) if by_video else None}
+    return {"videos": len(by_video), "samples": sum(map(len, by_video.values())),
+            "first": [{"video": video, "reason": reasons[video]} for video in list(by_video)[:shown]],
+            "file": str(out) if by_video else None}
 
 
 def recorded_settings(run_dir: str | Path) -> tuple[FrameSampling | None, Prompts | None]:
