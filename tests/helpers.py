@@ -47,6 +47,18 @@ class ScriptedBackend:
         return out
 
 
+class ConstantBackend:
+    """A stand-in model that gives every request the same reply."""
+
+    name = "constant"
+
+    def __init__(self, text: str):
+        self.text = text
+
+    def generate(self, requests, params):
+        return [Reply(self.text, 3, 2) for _ in requests]
+
+
 class ScriptedSaviBackend:
     """A stand-in model for VideoSAVi, scripted so each question hits one pair rule:
     'Where' -> the critique finds nothing; 'color' -> a real fix (kept); 'first' -> revision unchanged;
