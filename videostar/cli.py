@@ -50,7 +50,7 @@ def main(debug: bool = typer.Option(False, "--debug", help="Show the traceback o
 
 
 # Dotted overrides after a command's options: `videostar star --config c.yaml train.learning_rate=1e-5`.
-_OVERRIDES = typer.Argument(None, metavar="[KEY=VALUE]...",
+_OVERRIDES = typer.Argument(None, metavar="KEY=VALUE",
                             help="Config overrides: dotted keys, YAML values (generate.frames.num_frames=16).")
 
 
