@@ -104,7 +104,7 @@ def test_training_rows_carry_the_segment_and_load_its_frames(tmp_path, two_clips
     config = StarConfig(generate=generate, cycles=1, forms=["cot"],
                         train={"max_steps": 1, "batch_size": 2, "lora": None, "save_steps": 1000})
     with local_openai_server() as (url, _):
-        served = load_backend(generate.model.model_validate({"backend": "openai", "path": "m", "base_url": url}))
+        served = load_backend(_config(tmp_path, manifest, {"backend": "openai", "path": "m", "base_url": url}).model)
         StarLoop(config, load_backend=lambda model: served).run()
     rows = [json.loads(line) for line in (tmp_path / "run" / "cycle_0" / "train.jsonl").open()]
     by_clip = {row["id"].split("/")[0]: row for row in rows}
