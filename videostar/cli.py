@@ -10,8 +10,25 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
+from typer.core import TyperGroup
 
-app = typer.Typer(help="Self-training for video language models from the labels you already have.",
+from videostar.errors import VideostarError
+
+class _Commands(TyperGroup):
+    """Answers every user-fixable error (``VideostarError``) with its message and exit code 1; the
+    traceback only with ``--debug``. Anything else is a bug and keeps its traceback."""
+
+    def invoke(self, ctx):
+        try:
+            return super().invoke(ctx)
+        except VideostarError as err:
+            if ctx.params.get("debug"):
+                raise
+            err_console.print(str(err), style="red", markup=False, highlight=False)
+            raise typer.Exit(1)
+
+
+app = typer.Typer(cls=_Commands, help="Self-training for video language models from the labels you already have.",
                   no_args_is_help=True, add_completion=False)
 data_app = typer.Typer(help="Validate, inspect and import labeled-video manifests.", no_args_is_help=True)
 toy_app = typer.Typer(help="The procedural toy world used by the demo and the tests.", no_args_is_help=True)
@@ -27,19 +44,26 @@ console = Console(soft_wrap=True)
 err_console = Console(stderr=True, soft_wrap=True)
 
 
+@app.callback()
+def main(debug: bool = typer.Option(False, "--debug", help="Show the traceback of an error.")) -> None:
+    """Self-training for video language models from the labels you already have."""
+
+
+# Dotted overrides after a command's options: `videostar star --config c.yaml train.learning_rate=1e-5`.
+_OVERRIDES = typer.Argument(None, metavar="KEY=VALUE",
+                            help="Config overrides: dotted keys, YAML values (generate.frames.num_frames=16).")
+
+
+def _settings(model_cls, config: Optional[Path], shortcuts: dict, overrides: Optional[list[str]]):
+    """The one config path: YAML file, then the shortcut flags, then KEY=VALUE overrides, validated."""
+    from videostar.config import load_config, parse_overrides
+
+    return load_config(model_cls, config, {**shortcuts, **parse_overrides(overrides)})
+
+
 def _progress() -> Progress:
     return Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                     console=err_console, transient=False)
-
-
-def _load(manifest: Path, check_videos: bool = True):
-    from videostar.data.manifest import ManifestError, load_manifest
-
-    try:
-        return load_manifest(manifest, check_videos=check_videos)
-    except ManifestError as err:
-        err_console.print(str(err), style="red", markup=False, highlight=False)
-        raise typer.Exit(1)
 
 
 @data_app.command("validate")
@@ -53,7 +77,9 @@ def data_validate(
     from videostar.data.preflight import iter_checks
     from videostar.video.sampling import FrameSampling
 
-    samples = _load(manifest)
+    from videostar.data.manifest import load_manifest
+
+    samples = load_manifest(manifest)
     sampling = FrameSampling(num_frames=frames, max_pixels=max_pixels) if decode else None
     problems = []
     with _progress() as progress:
@@ -77,9 +103,10 @@ def data_stats(
     probe: bool = typer.Option(True, help="Read each video's duration."),
 ) -> None:
     """Counts per split, task and label type, and video durations."""
+    from videostar.data.manifest import load_manifest
     from videostar.data.stats import manifest_stats
 
-    stats = manifest_stats(_load(manifest, check_videos=False), probe_durations=probe)
+    stats = manifest_stats(load_manifest(manifest, check_videos=False), probe_durations=probe)
     if as_json:
         print(json.dumps(stats, indent=2))
         return
@@ -125,30 +152,23 @@ def data_import(
 def verify(
     src: Path = typer.Argument(..., metavar="IN", help="JSONL: one {labels, answer, [duration], [task]} per line."),
     out: Path = typer.Argument(..., metavar="OUT", help="JSONL with passed, score and label_verdicts added."),
+    overrides: Optional[list[str]] = _OVERRIDES,
     config: Optional[Path] = typer.Option(None, help="YAML of verifier thresholds (VerifierConfig fields)."),
     batch_size: int = typer.Option(512, min=1, help="Answers verified (and embedded) together."),
 ) -> None:
     """Check answers against their labels with the Video-STaR verifiers."""
-    import yaml
-
-    from videostar.data.manifest import ManifestError
+    from videostar.engine.engine import make_verifier
     from videostar.verify.files import verify_file
-    from videostar.verify.verifier import Verifier, VerifierConfig
+    from videostar.verify.verifier import VerifierConfig
 
-    try:
-        settings = VerifierConfig.model_validate(yaml.safe_load(config.read_text()) or {}) if config else None
-        verifier = Verifier(settings)
-    except (ValueError, OSError) as err:
-        err_console.print(f"{config}: {err}", style="red", markup=False, highlight=False)
-        raise typer.Exit(1)
+    verifier = make_verifier(_settings(VerifierConfig, config, {}, overrides))
     with _progress() as progress:
         bar = progress.add_task("verifying", total=None)
         try:
             summary = verify_file(src, out, verifier, batch_size=batch_size,
                                   on_progress=lambda done, total: progress.update(bar, completed=done, total=total))
-        except (ManifestError, FileNotFoundError) as err:
-            err_console.print(str(err), style="red", markup=False, highlight=False)
-            raise typer.Exit(1)
+        except FileNotFoundError as err:
+            _fail(str(err))
     table = Table("label type", "passed", "failed")
     for kind, counts in sorted(summary["per_type"].items()):
         table.add_row(kind, str(counts["passed"]), str(counts["failed"]))
@@ -162,49 +182,48 @@ def _fail(message: str) -> None:
 
 
 def _yield_table(table: dict) -> Table:
-    view = Table("task", "questions", "kept: answer", "kept: rationalization", "failed", "answer yield")
+    view = Table("task", "questions", "kept: answer", "kept: rationalization", "failed", "skipped", "answer yield")
     for task, row in table.items():
         view.add_row(task, str(row["questions"]), str(row["kept_answer"]), str(row["kept_rationalization"]),
-                     str(row["failed"]), f"{row['answer_yield']:.0%}")
+                     str(row["failed"]), str(row["skipped"]), f"{row['answer_yield']:.0%}")
     return view
 
 
-# Flags shared by `generate` and `star` (they override the generation part of the config).
+def _say_skipped(skipped: dict) -> None:
+    if skipped["videos"]:
+        console.print(f"skipped: {skipped['videos']} unreadable videos ({skipped['samples']} samples; "
+                      f"all names and reasons in {skipped['file']})", markup=False, highlight=False)
+        for clip in skipped["first"]:
+            console.print(f"  {clip['video']}: {clip['reason']}", markup=False, highlight=False)
+
+
+# Shortcut flags shared by `generate`, `star` and `savi`: each sets one key of the generation config.
 _MODEL = typer.Option(None, help="Model: hub id or local directory (model.path).")
-_MANIFEST = typer.Option(None, help="Labeled-video manifest.")
-_RUN_DIR = typer.Option(None, help="Run directory.")
+_MANIFEST = typer.Option(None, help="Labeled-video manifest (manifest).")
+_RUN_DIR = typer.Option(None, help="Run directory (run_dir).")
 _RESUME = typer.Option(False, help="Continue a run directory that already holds a run.")
+_RETRY_SKIPPED = typer.Option(False, "--retry-skipped", help="Try clips recorded as unreadable again (retry_skipped).")
 _MAX_NEW = typer.Option(None, help="sampling.max_new_tokens")
 _TEMPERATURE = typer.Option(None, help="sampling.temperature")
 _FRAMES = typer.Option(None, help="frames.num_frames (uniform sampling)")
 _STEPS = typer.Option(None, help="Comma-separated steps: answer,rationalize")
-_SAMPLES = typer.Option(None, help="Answers drawn per question.")
-_BATCH = typer.Option(None, help="Requests per model call.")
-_MAX_SAMPLES = typer.Option(None, help="Only the first N samples of the manifest.")
+_SAMPLES = typer.Option(None, help="Answers drawn per question (samples_per_question).")
+_BATCH = typer.Option(None, help="Requests per model call (batch_size).")
+_MAX_SAMPLES = typer.Option(None, help="Only the first N samples of the manifest (max_samples).")
 
 
-def _generate_overrides(prefix: str, model, manifest, run_dir, max_new_tokens, temperature, frames, steps,
-                        samples_per_question, batch_size, max_samples) -> dict:
-    values = {"model.path": model, "manifest": manifest, "run_dir": run_dir,
+def _generate_shortcuts(prefix: str, model, manifest, run_dir, retry_skipped, max_new_tokens, temperature, frames,
+                        steps, samples_per_question, batch_size, max_samples) -> dict:
+    values = {"model.path": model, "manifest": manifest, "run_dir": run_dir, "retry_skipped": retry_skipped or None,
               "sampling.max_new_tokens": max_new_tokens, "sampling.temperature": temperature,
               "frames.num_frames": frames, "steps": steps.split(",") if steps else None,
               "samples_per_question": samples_per_question, "batch_size": batch_size, "max_samples": max_samples}
     return {prefix + key: value for key, value in values.items()}
 
 
-def _load_or_fail(model_cls, config, overrides):
-    from videostar.config import ConfigError, load_config
-
-    try:
-        return load_config(model_cls, config, overrides)
-    except ConfigError as err:
-        _fail(str(err))
-
-
-def _loop_settings(model_cls, name: str, config, resume: bool, extra: dict, *generate_flags):
-    """A loop's validated config (generation flags override ``generate.*``), refusing to restart a run."""
-    overrides = {**_generate_overrides("generate.", *generate_flags), **extra}
-    settings = _load_or_fail(model_cls, config, overrides)
+def _loop_settings(model_cls, name: str, config, resume: bool, shortcuts: dict, overrides):
+    """A loop's validated config, refusing to restart a run without --resume."""
+    settings = _settings(model_cls, config, shortcuts, overrides)
     root = settings.generate.run_dir
     if (root / f"{name}_state.json").exists() and not resume:
         _fail(f"{root} already holds a run: pass --resume to continue it, or choose a new --run-dir")
@@ -225,59 +244,57 @@ def _generation_progress(progress: Progress):
 
 @app.command("generate")
 def generate(
-    config: Optional[Path] = typer.Option(None, help="YAML run config (GenerateConfig); flags below override it."),
+    overrides: Optional[list[str]] = _OVERRIDES,
+    config: Optional[Path] = typer.Option(None, help="YAML run config (GenerateConfig); flags and KEY=VALUE override it."),
     model: Optional[str] = _MODEL, manifest: Optional[Path] = _MANIFEST, run_dir: Optional[Path] = _RUN_DIR,
-    resume: bool = _RESUME, max_new_tokens: Optional[int] = _MAX_NEW, temperature: Optional[float] = _TEMPERATURE,
-    frames: Optional[int] = _FRAMES, steps: Optional[str] = _STEPS, samples_per_question: Optional[int] = _SAMPLES,
-    batch_size: Optional[int] = _BATCH, max_samples: Optional[int] = _MAX_SAMPLES,
+    resume: bool = _RESUME, retry_skipped: bool = _RETRY_SKIPPED, max_new_tokens: Optional[int] = _MAX_NEW,
+    temperature: Optional[float] = _TEMPERATURE, frames: Optional[int] = _FRAMES, steps: Optional[str] = _STEPS,
+    samples_per_question: Optional[int] = _SAMPLES, batch_size: Optional[int] = _BATCH,
+    max_samples: Optional[int] = _MAX_SAMPLES,
 ) -> None:
     """Generate verified Video-STaR data: questions, answers, verification, rationalization."""
+    from videostar.atomic import write_json
     from videostar.config import GenerateConfig
-    from videostar.data.manifest import ManifestError
+    from videostar.engine.engine import make_verifier, skip_summary
     from videostar.models import load_backend
-    from videostar.star.generate import Generation, ResumeError
-    from videostar.store.ledger import Ledger, RunLockedError
-    from videostar.verify.verifier import Verifier
+    from videostar.star.generate import Generation
+    from videostar.store.ledger import Ledger
 
-    settings = _load_or_fail(GenerateConfig, config, _generate_overrides(
-        "", model, manifest, run_dir, max_new_tokens, temperature, frames, steps, samples_per_question,
-        batch_size, max_samples))
+    settings = _settings(GenerateConfig, config, _generate_shortcuts(
+        "", model, manifest, run_dir, retry_skipped, max_new_tokens, temperature, frames, steps,
+        samples_per_question, batch_size, max_samples), overrides)
     if Ledger.exists(settings.run_dir) and not resume:
         _fail(f"{settings.run_dir} already holds a run: pass --resume to continue it, or choose a new --run-dir")
-    try:
-        ledger = Ledger(settings.run_dir)
-    except RunLockedError as err:
-        _fail(str(err))
-    with ledger, _progress() as progress:
+    verifier = make_verifier(settings.verifier)
+    with Ledger(settings.run_dir) as ledger, _progress() as progress:
         backend = load_backend(settings.model)
-        try:
-            table = Generation(settings, backend, Verifier(settings.verifier), ledger,
-                               _generation_progress(progress)).run()
-        except (ResumeError, ManifestError, ValueError) as err:
-            _fail(str(err))
-    out = settings.run_dir / "yield.json"
-    out.write_text(json.dumps(table, indent=2))
+        table = Generation(settings, backend, verifier, ledger, _generation_progress(progress)).run()
+        skipped = skip_summary(ledger)
+    out = write_json(settings.run_dir / "yield.json", table)
     console.print(_yield_table(table))
+    _say_skipped(skipped)
     console.print(f"wrote {out}")
 
 
 @app.command("star")
 def star(
-    config: Optional[Path] = typer.Option(None, help="YAML loop config (StarConfig); flags below override it."),
+    overrides: Optional[list[str]] = _OVERRIDES,
+    config: Optional[Path] = typer.Option(None, help="YAML loop config (StarConfig); flags and KEY=VALUE override it."),
     model: Optional[str] = _MODEL, manifest: Optional[Path] = _MANIFEST, run_dir: Optional[Path] = _RUN_DIR,
-    resume: bool = _RESUME, max_new_tokens: Optional[int] = _MAX_NEW, temperature: Optional[float] = _TEMPERATURE,
-    frames: Optional[int] = _FRAMES, steps: Optional[str] = _STEPS, samples_per_question: Optional[int] = _SAMPLES,
-    batch_size: Optional[int] = _BATCH, max_samples: Optional[int] = _MAX_SAMPLES,
-    cycles: Optional[int] = typer.Option(None, help="Number of Video-STaR cycles."),
+    resume: bool = _RESUME, retry_skipped: bool = _RETRY_SKIPPED, max_new_tokens: Optional[int] = _MAX_NEW,
+    temperature: Optional[float] = _TEMPERATURE, frames: Optional[int] = _FRAMES, steps: Optional[str] = _STEPS,
+    samples_per_question: Optional[int] = _SAMPLES, batch_size: Optional[int] = _BATCH,
+    max_samples: Optional[int] = _MAX_SAMPLES,
+    cycles: Optional[int] = typer.Option(None, help="Number of Video-STaR cycles (cycles)."),
     max_steps: Optional[int] = typer.Option(None, help="train.max_steps per cycle."),
 ) -> None:
     """The Video-STaR loop: generate, verify, rationalize, fine-tune; repeat for --cycles."""
     from videostar.star.loop import StarConfig, StarLoop
-    from videostar.store.lock import RunLockedError
 
-    settings = _loop_settings(StarConfig, "star", config, resume, {"cycles": cycles, "train.max_steps": max_steps},
-                              model, manifest, run_dir, max_new_tokens, temperature, frames, steps,
-                              samples_per_question, batch_size, max_samples)
+    shortcuts = {**_generate_shortcuts("generate.", model, manifest, run_dir, retry_skipped, max_new_tokens,
+                                       temperature, frames, steps, samples_per_question, batch_size, max_samples),
+                 "cycles": cycles, "train.max_steps": max_steps}
+    settings = _loop_settings(StarConfig, "star", config, resume, shortcuts, overrides)
     root = settings.generate.run_dir
 
     def report(cycle: int, metrics: dict) -> None:
@@ -285,33 +302,33 @@ def star(
                       f"{metrics['train_rows']} training rows, final loss "
                       f"{metrics['train_losses'][-1] if metrics['train_losses'] else float('nan'):.3f}")
         console.print(_yield_table(metrics["yield"]))
+        _say_skipped(metrics["skipped"])
 
     with _progress() as progress:
-        try:
-            history = StarLoop(settings, report=report, progress=_generation_progress(progress)).run()
-        except (RunLockedError, RuntimeError, ValueError) as err:
-            _fail(str(err))
+        history = StarLoop(settings, report=report, progress=_generation_progress(progress)).run()
     console.print(" -> ".join(f"cycle {m['cycle']}: {m['answer_yield']:.1%}" for m in history)
                   + f"   (answer yield; {root / 'star_summary.json'})")
 
 
 @app.command("savi")
 def savi(
-    config: Optional[Path] = typer.Option(None, help="YAML loop config (SaviConfig); flags below override it."),
+    overrides: Optional[list[str]] = _OVERRIDES,
+    config: Optional[Path] = typer.Option(None, help="YAML loop config (SaviConfig); flags and KEY=VALUE override it."),
     model: Optional[str] = _MODEL, manifest: Optional[Path] = _MANIFEST, run_dir: Optional[Path] = _RUN_DIR,
-    resume: bool = _RESUME, max_new_tokens: Optional[int] = _MAX_NEW, temperature: Optional[float] = _TEMPERATURE,
-    frames: Optional[int] = _FRAMES, steps: Optional[str] = _STEPS, samples_per_question: Optional[int] = _SAMPLES,
-    batch_size: Optional[int] = _BATCH, max_samples: Optional[int] = _MAX_SAMPLES,
+    resume: bool = _RESUME, retry_skipped: bool = _RETRY_SKIPPED, max_new_tokens: Optional[int] = _MAX_NEW,
+    temperature: Optional[float] = _TEMPERATURE, frames: Optional[int] = _FRAMES, steps: Optional[str] = _STEPS,
+    samples_per_question: Optional[int] = _SAMPLES, batch_size: Optional[int] = _BATCH,
+    max_samples: Optional[int] = _MAX_SAMPLES,
     iterations: Optional[int] = typer.Option(None, help="Number of VideoSAVi iterations (the paper: 4)."),
     max_steps: Optional[int] = typer.Option(None, help="train.max_steps per iteration."),
 ) -> None:
     """VideoSAVi: self-questions, self-critique, revision, DPO on (revised > original); repeat."""
     from videostar.savi.loop import SaviConfig, SaviLoop
-    from videostar.store.lock import RunLockedError
 
-    settings = _loop_settings(SaviConfig, "savi", config, resume, {"iterations": iterations, "train.max_steps": max_steps},
-                              model, manifest, run_dir, max_new_tokens, temperature, frames, steps,
-                              samples_per_question, batch_size, max_samples)
+    shortcuts = {**_generate_shortcuts("generate.", model, manifest, run_dir, retry_skipped, max_new_tokens,
+                                       temperature, frames, steps, samples_per_question, batch_size, max_samples),
+                 "iterations": iterations, "train.max_steps": max_steps}
+    settings = _loop_settings(SaviConfig, "savi", config, resume, shortcuts, overrides)
     root = settings.generate.run_dir
 
     def report(k: int, metrics: dict) -> None:
@@ -323,44 +340,58 @@ def savi(
         console.print(f"[bold]iteration {k}[/bold]: {metrics['kept_pairs']} pairs"
                       + (f", DPO reward margin {margins[0]:.3f} -> {margins[-1]:.3f}" if margins else ""))
         console.print(table)
+        _say_skipped(metrics["skipped"])
 
     with _progress() as progress:
-        try:
-            history = SaviLoop(settings, report=report, progress=_generation_progress(progress)).run()
-        except (RunLockedError, RuntimeError, ValueError) as err:
-            _fail(str(err))
+        history = SaviLoop(settings, report=report, progress=_generation_progress(progress)).run()
     console.print(f"{len(history)} iteration(s); {root / 'savi_summary.json'}")
 
 
 @app.command("eval")
 def eval_cmd(
-    model: str = typer.Option(..., help="Model: hub id or local directory."),
-    manifest: Path = typer.Option(..., help="Held-out manifest."),
-    out: Optional[Path] = typer.Option(None, help="Write the results as JSON here."),
-    frames: int = typer.Option(8, help="Frames per video (uniform)."),
-    max_pixels: Optional[int] = typer.Option(None, help="Pixel budget per frame."),
-    max_new_tokens: int = typer.Option(64, help="Tokens per answer."),
-    batch_size: int = typer.Option(32, help="Requests per model call."),
-    device: str = typer.Option("auto", help="cpu | cuda | auto"),
+    overrides: Optional[list[str]] = _OVERRIDES,
+    config: Optional[Path] = typer.Option(None, help="YAML (EvalConfig: model of any backend, manifest, ...)."),
+    model: Optional[str] = typer.Option(None, help="Model: hub id or local directory (model.path)."),
+    manifest: Optional[Path] = typer.Option(None, help="Held-out manifest (manifest)."),
+    run_dir: Optional[Path] = typer.Option(None, help="Use the frame sampling and prompts this run recorded (run_dir)."),
+    out: Optional[Path] = typer.Option(None, help="Write the results as JSON here (out)."),
+    frames: Optional[int] = typer.Option(None, help="frames.num_frames (uniform); default: the run's, else 8."),
+    max_pixels: Optional[int] = typer.Option(None, help="frames.max_pixels"),
+    max_new_tokens: Optional[int] = typer.Option(None, help="Tokens per answer (max_new_tokens)."),
+    batch_size: Optional[int] = typer.Option(None, help="Requests per model call (batch_size)."),
+    device: Optional[str] = typer.Option(None, help="model.device: cpu | cuda | auto"),
 ) -> None:
     """Held-out accuracy per task: open answers scored by the verifiers, and multiple choice."""
+    from videostar.atomic import write_json
+    from videostar.config import EvalConfig
+    from videostar.data.manifest import load_manifest
+    from videostar.engine.engine import make_verifier, recorded_settings
     from videostar.eval.evaluate import evaluate
-    from videostar.models.hf import HFBackend
+    from videostar.models import load_backend
+    from videostar.prompts import Prompts
     from videostar.video.sampling import FrameSampling
 
-    samples = _load(manifest)
-    result = evaluate(HFBackend(model, device=device, batch_size=batch_size), samples,
-                      FrameSampling(num_frames=frames, max_pixels=max_pixels), max_new_tokens=max_new_tokens,
-                      batch_size=batch_size)
+    settings = _settings(EvalConfig, config, {
+        "model.path": model, "manifest": manifest, "run_dir": run_dir, "out": out, "frames.num_frames": frames,
+        "frames.max_pixels": max_pixels, "max_new_tokens": max_new_tokens, "batch_size": batch_size,
+        "model.device": device}, overrides)
+    recorded_frames, recorded_prompts = recorded_settings(settings.run_dir) if settings.run_dir else (None, None)
+    verifier = make_verifier(settings.verifier)
+    samples = [s for s in load_manifest(settings.manifest) if settings.splits is None or s.split in settings.splits]
+    result = evaluate(load_backend(settings.model), samples, settings.frames or recorded_frames or FrameSampling(),
+                      verifier, max_new_tokens=settings.max_new_tokens, batch_size=settings.batch_size,
+                      modes=tuple(settings.modes), seed=settings.seed,
+                      prompts=settings.prompts or recorded_prompts or Prompts())
     table = Table("task", "n", "open (verified) %", "multiple choice %")
     for task, row in result["tasks"].items():
         table.add_row(task, str(row["n"]), f"{row.get('open', float('nan')):.1f}", f"{row.get('mc', float('nan')):.1f}")
     console.print(table)
     console.print(f"mean: open {result.get('open', 0):.1f}%, multiple choice {result.get('mc', 0):.1f}%")
-    if out:
-        out.parent.mkdir(parents=True, exist_ok=True)
-        out.write_text(json.dumps(result, indent=2))
-        console.print(f"wrote {out}")
+    if result["skipped"]:
+        console.print(f"skipped: {len({s['video'] for s in result['skipped']})} unreadable videos "
+                      f"({len(result['skipped'])} samples; listed in the results JSON)")
+    if settings.out:
+        console.print(f"wrote {write_json(settings.out, result)}")
 
 
 @app.command("report")
@@ -376,22 +407,26 @@ def report_cmd(run_dir: Path = typer.Argument(..., help="Any videostar run direc
 
 @app.command("demo")
 def demo_cmd(
-    run_dir: Path = typer.Option(Path("runs/demo"), help="Where the demo writes everything."),
-    train_videos: int = typer.Option(150, help="Toy training videos."),
-    eval_videos: int = typer.Option(80, help="Held-out toy videos."),
-    cycles: int = typer.Option(3, help="Video-STaR cycles."),
-    train_steps: int = typer.Option(150, help="SFT steps per cycle (the baseline gets the same)."),
-    forms: str = typer.Option("cot", help="Training forms of kept samples: cot, direct, mc (comma-separated)."),
+    overrides: Optional[list[str]] = _OVERRIDES,
+    config: Optional[Path] = typer.Option(None, help="YAML (DemoConfig); flags and KEY=VALUE override it."),
+    run_dir: Optional[Path] = typer.Option(None, help="Where the demo writes everything (default runs/demo)."),
+    train_videos: Optional[int] = typer.Option(None, help="Toy training videos (150)."),
+    eval_videos: Optional[int] = typer.Option(None, help="Held-out toy videos (80)."),
+    cycles: Optional[int] = typer.Option(None, help="Video-STaR cycles (3)."),
+    train_steps: Optional[int] = typer.Option(None, help="SFT steps per cycle; the baseline gets the same (150)."),
+    forms: Optional[str] = typer.Option(None, help="Training forms of kept samples: cot, direct, mc (default cot)."),
 ) -> None:
     """The whole demo: base vs Video-STaR cycles vs the naive baseline, on CPU, offline."""
     from videostar.demo import Demo, DemoConfig
     from videostar.report import write_report
 
-    config = DemoConfig(run_dir=run_dir, train_videos=train_videos, eval_videos=eval_videos, cycles=cycles,
-                        train_steps=train_steps, forms=[f.strip() for f in forms.split(",") if f.strip()])
+    settings = _settings(DemoConfig, config, {
+        "run_dir": run_dir, "train_videos": train_videos, "eval_videos": eval_videos, "cycles": cycles,
+        "train_steps": train_steps, "forms": [f.strip() for f in forms.split(",") if f.strip()] if forms else None},
+        overrides)
     with _progress() as progress:
         try:
-            results = Demo(config, say=console.print, progress=_generation_progress(progress)).run()
+            results = Demo(settings, say=console.print, progress=_generation_progress(progress)).run()
         except FileNotFoundError as err:
             _fail(str(err))
     table = Table("model", *results["adapted_tasks"], "adapted (mean)", "general (mean)")
@@ -403,7 +438,7 @@ def demo_cmd(
         table.add_row(name, *[f"{per_task.get(t) or 0:.1f}" for t in results["adapted_tasks"]],
                       f"{summary['adapted']:.1f}", f"{summary['general']:.1f}")
     console.print(table)
-    console.print(f"wrote {run_dir / 'results.json'} and {write_report(run_dir)}")
+    console.print(f"wrote {settings.run_dir / 'results.json'} and {write_report(settings.run_dir)}")
 
 
 @app.command("export")
@@ -415,32 +450,35 @@ def export_cmd(
     pairs: bool = typer.Option(False, "--pairs", help="Export kept preference pairs (VideoSAVi) instead."),
     source: Optional[str] = typer.Option(None, help="--pairs: only self_critique or label_verified pairs."),
 ) -> None:
-    """Export kept samples (or, with --pairs, preference pairs) as a training set."""
+    """Export kept samples (or, with --pairs, preference pairs) as a training set, with the prompts
+    and frame sampling the run recorded."""
+    from videostar.engine.engine import recorded_settings
     from videostar.star.trainset import build_examples
     from videostar.store.export import export, export_pairs, pair_rows
-    from videostar.store.ledger import Ledger, RunLockedError
+    from videostar.store.ledger import Ledger
 
     if not Ledger.exists(run_dir):
         _fail(f"{run_dir}: no ledger here (run videostar generate or savi first)")
+    _, prompts = recorded_settings(run_dir)
     try:
         with Ledger(run_dir) as ledger:
             frame_sampling = ledger.meta("frame_sampling", {})
             if pairs:
-                rows = pair_rows(ledger, frame_sampling, source)
+                rows = pair_rows(ledger, frame_sampling, source, prompts=prompts)
                 export_pairs(rows, out, fmt)
             else:
-                rows = build_examples(ledger, tuple(f.strip() for f in forms.split(",") if f.strip()))
+                rows = build_examples(ledger, tuple(f.strip() for f in forms.split(",") if f.strip()), prompts)
                 export(rows, out, fmt, frame_sampling)
-    except (RunLockedError, ValueError) as err:
+    except ValueError as err:
         _fail(str(err))
     console.print(f"wrote {len(rows)} {'pairs' if pairs else 'examples'} to {out}")
 
 
-def _train(kind: str, config, model, data, output_dir, max_steps, learning_rate, full) -> None:
+def _train(kind: str, config, overrides, model, data, output_dir, max_steps, learning_rate, full) -> None:
     from videostar.train.trainers import TrainConfig, train_dpo, train_sft
 
-    settings = _load_or_fail(TrainConfig, config, {"model": model, "data": data, "output_dir": output_dir,
-                                                   "max_steps": max_steps, "learning_rate": learning_rate})
+    settings = _settings(TrainConfig, config, {"model": model, "data": data, "output_dir": output_dir,
+                                               "max_steps": max_steps, "learning_rate": learning_rate}, overrides)
     if full:
         settings = settings.model_copy(update={"lora": None})
     try:
@@ -453,8 +491,8 @@ def _train(kind: str, config, model, data, output_dir, max_steps, learning_rate,
     console.print(f"model: {result.model_dir}")
 
 
-_TRAIN_CONFIG = typer.Option(None, help="YAML (TrainConfig); flags below override it.")
-_TRAIN_MODEL = typer.Option(None, help="Base model: hub id or local directory.")
+_TRAIN_CONFIG = typer.Option(None, help="YAML (TrainConfig); flags and KEY=VALUE override it.")
+_TRAIN_MODEL = typer.Option(None, help="Base model: hub id or local directory (model).")
 _TRAIN_DATA = typer.Option(None, help="Training JSONL (videostar export --format trl; DPO: prompt/chosen/rejected).")
 _TRAIN_OUT = typer.Option(None, help="Output directory (checkpoints, final/, merged/).")
 _TRAIN_STEPS = typer.Option(None, help="max_steps (overrides epochs)")
@@ -463,11 +501,11 @@ _TRAIN_FULL = typer.Option(False, "--full", help="Full fine-tuning instead of Lo
 
 
 def _train_command(kind: str, doc: str):
-    def command(config: Optional[Path] = _TRAIN_CONFIG, model: Optional[str] = _TRAIN_MODEL,
-                data: Optional[Path] = _TRAIN_DATA, output_dir: Optional[Path] = _TRAIN_OUT,
-                max_steps: Optional[int] = _TRAIN_STEPS, learning_rate: Optional[float] = _TRAIN_LR,
-                full: bool = _TRAIN_FULL) -> None:
-        _train(kind, config, model, data, output_dir, max_steps, learning_rate, full)
+    def command(overrides: Optional[list[str]] = _OVERRIDES, config: Optional[Path] = _TRAIN_CONFIG,
+                model: Optional[str] = _TRAIN_MODEL, data: Optional[Path] = _TRAIN_DATA,
+                output_dir: Optional[Path] = _TRAIN_OUT, max_steps: Optional[int] = _TRAIN_STEPS,
+                learning_rate: Optional[float] = _TRAIN_LR, full: bool = _TRAIN_FULL) -> None:
+        _train(kind, config, overrides, model, data, output_dir, max_steps, learning_rate, full)
 
     command.__doc__ = doc
     return command

@@ -1,7 +1,9 @@
 """Run configs: YAML in, validated pydantic models out, errors naming the file and field.
 
-Each YAML file in examples/configs starts with the command that runs it. Command-line flags
-override fields after the file is read (``--model`` sets ``model.path``, and so on).
+Every command that takes a config reads it through ``load_config``: the YAML file, then dotted
+overrides (``train.learning_rate=1e-5``, values read as YAML scalars; the everyday flags such as
+``--model`` are shortcuts for the same keys), then validation of everything that can be checked
+before work starts. Each YAML file in examples/configs starts with the command that runs it.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from videostar.errors import VideostarError
 from videostar.models import ModelConfig
 from videostar.models.backend import SamplingParams
 from videostar.prompts import Prompts
@@ -18,8 +21,8 @@ from videostar.verify.verifier import VerifierConfig
 from videostar.video.sampling import FrameSampling
 
 
-class ConfigError(ValueError):
-    pass
+class ConfigError(VideostarError, ValueError):
+    """A config file or override is invalid: the message names the file (or override) and field."""
 
 
 class QuestionsConfig(BaseModel):
@@ -48,6 +51,7 @@ class GenerateConfig(BaseModel):
     verifier: VerifierConfig = VerifierConfig()
     prompts: Prompts = Prompts()
     frame_cache_bytes: int = Field(2 * 1024**3, ge=0)
+    retry_skipped: bool = Field(False, description="try clips recorded as unreadable again (--retry-skipped)")
     seed: int = 0
 
 
@@ -55,30 +59,75 @@ def _set(data: dict, dotted: str, value) -> None:
     node = data
     *parents, leaf = dotted.split(".")
     for key in parents:
-        node = node.setdefault(key, {})
+        child = node.setdefault(key, {})
+        if not isinstance(child, dict):
+            raise ConfigError(f"override {dotted}: {key} is not a section")
+        node = child
     node[leaf] = value
+
+
+def read_yaml(path: str | Path):
+    """Plain YAML from ``path``; tags that construct objects (``!!python/object`` ...) are refused."""
+    import yaml
+
+    try:
+        return yaml.safe_load(Path(path).read_text())
+    except OSError as err:
+        raise ConfigError(f"{path}: cannot read: {err.strerror}") from None
+    except yaml.constructor.ConstructorError as err:
+        line = f"line {err.problem_mark.line + 1}: " if err.problem_mark else ""
+        raise ConfigError(f"{path}: {line}YAML tag not allowed ({err.problem}); configs are plain YAML") from None
+    except yaml.YAMLError as err:
+        raise ConfigError(f"{path}: invalid YAML: {err}") from None
+
+
+def parse_overrides(items: list[str] | None) -> dict:
+    """``["a.b=1", "c=[x, y]"]`` -> {"a.b": 1, "c": ["x", "y"]} (values parsed as YAML)."""
+    import yaml
+
+    out = {}
+    for item in items or []:
+        key, sep, text = item.partition("=")
+        if not sep or not key or any(not part for part in key.split(".")):
+            raise ConfigError(f"override {item!r}: expected dotted.key=value")
+        try:
+            out[key] = yaml.safe_load(text) if text.strip() else ""
+        except yaml.YAMLError as err:
+            raise ConfigError(f"override {item!r}: cannot read the value: {err}") from None
+    return out
 
 
 def load_config(model_cls: type[BaseModel], path: Path | None, overrides: dict | None = None):
     """Read YAML (optional), apply dotted-key overrides that are not None, validate."""
-    import yaml
-
-    data: dict = {}
-    source = str(path) if path else "command line"
-    if path is not None:
-        try:
-            data = yaml.safe_load(Path(path).read_text()) or {}
-        except OSError as err:
-            raise ConfigError(f"{path}: cannot read: {err.strerror}") from None
-        except yaml.YAMLError as err:
-            raise ConfigError(f"{path}: invalid YAML: {err}") from None
-        if not isinstance(data, dict):
-            raise ConfigError(f"{path}: the config must be a mapping of fields")
+    data = read_yaml(path) if path is not None else {}
+    data = {} if data is None else data
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}: the config must be a mapping of fields")
     for key, value in (overrides or {}).items():
         if value is not None:
             _set(data, key, value)
+    source = str(path) if path else "command line"
     try:
         return model_cls.model_validate(data)
     except ValidationError as err:
         lines = [f"{source}: {'.'.join(str(p) for p in e['loc']) or '(top level)'}: {e['msg']}" for e in err.errors()]
         raise ConfigError("\n".join(lines)) from None
+
+
+class EvalConfig(BaseModel):
+    """Held-out evaluation (``videostar eval``): any backend; frame sampling and prompts default to
+    those ``run_dir`` recorded (a generation run, or a loop whose first round is read), else the defaults."""
+
+    model_config = ConfigDict(extra="forbid")
+    model: ModelConfig
+    manifest: Path
+    out: Path | None = None
+    run_dir: Path | None = Field(None, description="take frame sampling and prompts from this run")
+    frames: FrameSampling | None = None
+    prompts: Prompts | None = None
+    splits: list[str] | None = Field(None, description="null: every split")
+    modes: list[Literal["open", "mc"]] = Field(default_factory=lambda: ["open", "mc"])
+    max_new_tokens: int = Field(64, ge=1)
+    batch_size: int = Field(32, ge=1)
+    verifier: VerifierConfig = VerifierConfig()
+    seed: int = 0

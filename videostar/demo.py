@@ -15,17 +15,18 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Literal
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
 from videostar.config import GenerateConfig
 from videostar.data.manifest import load_manifest
-from videostar.iterate import write_json
+from videostar.atomic import write_json, write_jsonl
 from videostar.prompts import Prompts, gold_answer
 from videostar.star.loop import StarConfig, StarLoop
 from videostar.star.questions import template_questions
+from videostar.star.trainset import FORMS
 from videostar.toyworld.dataset import make_toy_dataset
 from videostar.toyworld.instructions import ADAPTED_TASKS, GENERAL_TASKS
 from videostar.toyworld.pretrain import DEMO_FRAMES
@@ -49,7 +50,7 @@ class DemoConfig(BaseModel):
     # Chain-of-thought only: with all three forms the same step budget is spread over direct and
     # multiple-choice rows and adapted open-answer accuracy rose 8 points instead of 25, though
     # multiple choice was retained (both runs are in the README).
-    forms: list[str] = Field(default_factory=lambda: ["cot"], description="training forms of kept samples")
+    forms: list[Literal[FORMS]] = Field(default_factory=lambda: ["cot"], description="training forms of kept samples")
     seed: int = 0
 
 
@@ -97,7 +98,6 @@ class Demo:
         result = evaluate(backend, load_manifest(held_out), DEMO_FRAMES, cache_dir=self.root / "frames",
                           max_new_tokens=self.config.max_new_tokens, batch_size=self.config.batch_size,
                           seed=self.config.seed)
-        out.parent.mkdir(parents=True, exist_ok=True)
         write_json(out, result)
         summary = summarize(result)
         self.say(f"{name}: adapted {summary['adapted']:.1f}%, general {summary['general']:.1f}%  "
@@ -120,8 +120,7 @@ class Demo:
             for question in template_questions(sample, per_sample=2, seed=self.config.seed):
                 rows.append({"video": sample.video, "prompt": prompts.direct.format(question=question.text),
                              "response": gold_answer(sample.labels)})
-        out.mkdir(parents=True, exist_ok=True)
-        (out / "train.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+        write_jsonl(out / "train.jsonl", rows)
         settings = self._train_settings().model_dump()
         result = train_sft(TrainConfig(**settings, model=str(self.config.base_model), data=out / "train.jsonl",
                                        output_dir=out / "model", frames=DEMO_FRAMES, device="cpu"))

@@ -10,19 +10,13 @@ from __future__ import annotations
 
 import gc
 import json
-import os
 from pathlib import Path
 from typing import Callable
 
+from videostar.atomic import write_json
 from videostar.config import GenerateConfig
 from videostar.store.ledger import Ledger
 from videostar.store.lock import RunLock
-
-
-def write_json(path: Path, data) -> None:
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    tmp.write_text(json.dumps(data, indent=2))
-    os.replace(tmp, path)
 
 
 def generate_round(generate: GenerateConfig, run_dir: Path, model_path: str, load_backend: Callable,

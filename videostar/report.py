@@ -12,6 +12,8 @@ import html
 import json
 from pathlib import Path
 
+from videostar.atomic import write_text
+
 
 def _png(fig, path: Path) -> str:
     fig.savefig(path, dpi=110, bbox_inches="tight")
@@ -61,7 +63,7 @@ def yield_section(summary: list[dict], out: Path, plt) -> str:
     cycles = [m.get("cycle", i) for i, m in enumerate(summary)]
     answer, rational = [], []
     for m in summary:
-        questions = sum(r["questions"] for r in m["yield"].values()) or 1
+        questions = sum(r["questions"] - r.get("skipped", 0) for r in m["yield"].values()) or 1
         answer.append(sum(r["kept_answer"] for r in m["yield"].values()) / questions)
         rational.append(sum(r["kept_rationalization"] for r in m["yield"].values()) / questions)
     fig, ax = plt.subplots(figsize=(6, 3.2))
@@ -74,9 +76,10 @@ def yield_section(summary: list[dict], out: Path, plt) -> str:
     ax.legend()
     image = _png(fig, out / "yield.png")
     plt.close(fig)
-    rows = [[m.get("cycle", i), task, r["questions"], r["kept_answer"], r["kept_rationalization"], r["failed"]]
-            for i, m in enumerate(summary) for task, r in m["yield"].items()]
-    table = _table(["cycle", "task", "questions", "kept: answer", "kept: rationalization", "failed"], rows)
+    rows = [[m.get("cycle", i), task, r["questions"], r["kept_answer"], r["kept_rationalization"], r["failed"],
+             r.get("skipped", 0)] for i, m in enumerate(summary) for task, r in m["yield"].items()]
+    table = _table(["cycle", "task", "questions", "kept: answer", "kept: rationalization", "failed",
+                    "skipped (unreadable clip)"], rows)
     return f"<h2>Yield per cycle</h2><img src='data:image/png;base64,{image}'>{table}"
 
 
@@ -129,7 +132,5 @@ def write_report(run_dir: str | Path) -> Path:
         raise FileNotFoundError(f"{run_dir}: nothing to report (no results.json, yield.json, loop summary or ledger)")
     style = ("body{font-family:sans-serif;max-width:1100px;margin:2em auto}table{border-collapse:collapse;margin:1em 0}"
              "td,th{border:1px solid #ccc;padding:4px 8px;font-size:13px;vertical-align:top}")
-    out = run_dir / "report.html"
-    out.write_text(f"<!doctype html><html><head><meta charset='utf-8'><title>videostar report</title>"
-                   f"<style>{style}</style></head><body>{''.join(parts)}</body></html>")
-    return out
+    return write_text(run_dir / "report.html", f"<!doctype html><html><head><meta charset='utf-8'>"
+                      f"<title>videostar report</title><style>{style}</style></head><body>{''.join(parts)}</body></html>")

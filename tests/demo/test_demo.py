@@ -1,6 +1,7 @@
 import json
 
 import numpy as np
+import pytest
 from typer.testing import CliRunner
 
 from videostar.cli import app
@@ -73,6 +74,7 @@ def test_evaluate_scores_an_oracle_at_100_and_letters_parse(tmp_path):
     assert chosen_letter("(C) red") == "C" and chosen_letter("B) two") == "B" and chosen_letter("none") is None
 
 
+@pytest.mark.slow
 def test_shortened_demo_end_to_end_writes_sane_results_and_report(tmp_path, tiny_model):
     config = DemoConfig(run_dir=tmp_path / "demo", base_model=tiny_model, train_videos=4, eval_videos=3, cycles=2,
                         train_steps=2, batch_size=8, max_new_tokens=8)
@@ -96,6 +98,7 @@ def test_report_refuses_an_empty_directory(tmp_path):
     assert result.exit_code == 1 and "nothing to report" in result.output
 
 
+@pytest.mark.slow
 def test_shortened_pretrain_rebuild_is_deterministic(tmp_path):
     from videostar.models.hf import load_processor_and_model
 

@@ -1,15 +1,15 @@
 import json
-from collections import defaultdict
 
 import numpy as np
+import pytest
 import torch
 from datasets import load_dataset
+from helpers import ScriptedSaviBackend
 from typer.testing import CliRunner
 
 from videostar.cli import app
 from videostar.config import GenerateConfig
 from videostar.data.manifest import load_manifest
-from videostar.models.backend import Generation as Reply
 from videostar.models.hf import load_processor_and_model
 from videostar.models.tiny import build_tiny_clip
 from videostar.savi.clip_filter import ClipFilter
@@ -23,36 +23,6 @@ from videostar.video.sampling import FrameSampling
 runner = CliRunner()
 
 
-class ScriptedSaviBackend:
-    """A stand-in model at the model boundary, scripted so each question hits one pair rule:
-    'Where' -> the critique finds nothing; 'color' -> a real fix (kept); 'first' -> revision unchanged;
-    'after' -> a trivial change. Labeled answers alternate left / up per question."""
-
-    name = "scripted-savi"
-
-    def __init__(self):
-        self.asked = defaultdict(int)
-
-    def _reply(self, prompt: str) -> str:
-        if "spatial reasoning" in prompt:
-            return "1. Where is the big object?\n2. What color is the big object?"
-        if "temporal reasoning" in prompt:
-            return "1. What happens first?\n2. What happens after the object appears?"
-        if prompt.startswith("Question:") and "Critique:" in prompt:
-            question = prompt.split("\n")[0]
-            a0 = prompt.split("Original answer: ")[1].split("\nCritique:")[0]
-            if "color" in question:
-                return "The big object is clearly red and it is large."
-            return a0 if "first" in question else a0 + "s"  # one letter: a trivial change
-        if prompt.startswith("Question:"):
-            return "No errors." if "Where" in prompt else "The answer gets the color and timing wrong."
-        self.asked[prompt] += 1
-        return "Final answer: " + ("left" if self.asked[prompt] % 2 else "up")
-
-    def generate(self, requests, params):
-        return [Reply(self._reply(r.messages[0]["content"]), 5, 5) for r in requests]
-
-
 def _config(tmp_path, manifest, model, **extra):
     generate = GenerateConfig.model_validate({"model": {"path": str(model), "device": "cpu"},
                                               "manifest": str(manifest), "run_dir": str(tmp_path / "run"),
@@ -63,6 +33,7 @@ def _config(tmp_path, manifest, model, **extra):
                       **extra)
 
 
+@pytest.mark.slow
 def test_two_iterations_with_scripted_model_count_drops_and_train_dpo(tmp_path, tiny_model):
     manifest = make_toy_dataset(tmp_path / "toy", n=6, seed=4, tasks=["motion direction"])
     lefts = sum(s.labels[0].value in ("left", "up") for s in load_manifest(manifest))  # answered both ways
@@ -103,6 +74,7 @@ def _log_probs(model, batch):
     return (token * batch["completion_mask"][:, 1:]).sum(-1)
 
 
+@pytest.mark.slow
 def test_dpo_moves_the_reward_margin_on_a_fixed_batch(tmp_path, tiny_model, toy_manifest):
     samples = load_manifest(toy_manifest)
     rows = [{"video": s.video, "prompt": "Which direction does the big object move?",
@@ -143,6 +115,7 @@ def test_clip_filter_swaps_or_drops_when_rejected_is_closer(tmp_path, toy_manife
     assert dropper.apply(pair, frames).reason == "clip_prefers_rejected"
 
 
+@pytest.mark.slow
 def test_savi_cli_two_iterations_with_tiny_model(tmp_path, tiny_model):
     manifest = make_toy_dataset(tmp_path / "toy", n=3, seed=8, tasks=["motion direction"])
     result = runner.invoke(app, ["savi", "--model", str(tiny_model), "--manifest", str(manifest), "--run-dir",

@@ -8,13 +8,14 @@ import time
 
 import pytest
 from datasets import load_dataset
+from helpers import ScriptedBackend
 from typer.testing import CliRunner
 
 from videostar.cli import app
 from videostar.config import ConfigError, GenerateConfig, load_config
 from videostar.data.manifest import load_manifest
-from videostar.models.backend import Generation as Reply
-from videostar.star.generate import Generation, ResumeError
+from videostar.engine.engine import ResumeError
+from videostar.star.generate import Generation
 from videostar.star.trainset import build_examples
 from videostar.store.export import export
 from videostar.store.ledger import Ledger
@@ -22,29 +23,6 @@ from videostar.toyworld.dataset import make_toy_dataset
 from videostar.verify.verifier import Verifier
 
 runner = CliRunner()
-
-
-class ScriptedBackend:
-    """A stand-in model at the model boundary: answers 'left' to every question and, when told the
-    correct answer (rationalization), repeats it. Lets the bookkeeping be checked exactly."""
-
-    name = "scripted"
-
-    def __init__(self):
-        self.calls = []
-
-    def generate(self, requests, params):
-        self.calls.append(len(requests))
-        out = []
-        for r in requests:
-            assert r.video is not None and r.video.array.shape == (8, 64, 64, 3)
-            prompt = r.messages[0]["content"]
-            if "The correct answer is: " in prompt:
-                gold = prompt.split("The correct answer is: ")[1].split("\n")[0]
-                out.append(Reply(f"Looking at the video step by step.\nFinal answer: {gold}", 10, 5))
-            else:
-                out.append(Reply("It goes somewhere.\nFinal answer: left", 10, 5))
-        return out
 
 
 def _config(tmp_path, manifest, **extra):
@@ -100,6 +78,7 @@ def _count(db, query):
     raise AssertionError("ledger unreadable")
 
 
+@pytest.mark.slow
 def test_generate_50_toy_videos_killed_midway_resumes_without_loss_or_duplicates(tmp_path, tiny_model):
     manifest = make_toy_dataset(tmp_path / "toy", n=50, seed=5)
     run = tmp_path / "run"

@@ -5,14 +5,14 @@ import subprocess
 import sys
 import time
 
+import pytest
+from helpers import ScriptedBackend
 from typer.testing import CliRunner
 
 from videostar.cli import app
 from videostar.config import GenerateConfig
 from videostar.star.loop import StarConfig, StarLoop
 from videostar.toyworld.dataset import make_toy_dataset
-
-from .test_generate import ScriptedBackend
 
 runner = CliRunner()
 
@@ -25,6 +25,7 @@ def _config(tmp_path, manifest, model, **extra):
                                                 "lora": None, "save_steps": 1000}, **extra)
 
 
+@pytest.mark.slow
 def test_two_cycles_with_scripted_generation_train_on_the_union(tmp_path, toy_manifest, tiny_model):
     loaded = []
 
@@ -50,6 +51,7 @@ def test_two_cycles_with_scripted_generation_train_on_the_union(tmp_path, toy_ma
     assert len(loaded) == 2 and [m["model"] for m in again] == [m["model"] for m in history]
 
 
+@pytest.mark.slow
 def test_star_cli_two_cycles_killed_and_resumed(tmp_path, tiny_model):
     manifest = make_toy_dataset(tmp_path / "toy", n=6, seed=2, tasks=["motion direction", "object counting"])
     config = tmp_path / "star.yaml"

@@ -17,6 +17,7 @@ from typing import Any, Iterable, Iterator
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from videostar.data.labels import LABEL_TYPES, Label, label_to_json
+from videostar.errors import VideostarError
 
 
 class Sample(BaseModel):
@@ -80,7 +81,7 @@ class Problem:
         return f"{self.where}: {self.field + ': ' if self.field else ''}{self.message}"
 
 
-class ManifestError(ValueError):
+class ManifestError(VideostarError, ValueError):
     """Every problem found in a manifest, reported together."""
 
     def __init__(self, problems: list[Problem]):

@@ -1,24 +1,27 @@
 """One VideoSAVi iteration's data: self-questions, a0, critique, a1, and filtered preference pairs
 (METHOD.md section 2); plus label-verified pairs where samples have labels.
 
-Built on the Video-STaR engine: the same batching across videos, frame cache, ledger and resume.
+Composed on the engine (videostar/engine/): the same batching by clip, frame cache, skipped clips,
+ledger and resume as Video-STaR; only the steps, prompts and verification differ.
 Questions are asked for separately by kind (spatial, temporal), so the kinds stay balanced.
 """
 
 from __future__ import annotations
 
 import math
-from pathlib import Path
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from videostar.config import GenerateConfig
-from videostar.data.manifest import Sample, load_manifest
-from videostar.models.backend import GenRequest
+from videostar.data.manifest import Sample
+from videostar.engine.engine import Engine, Progress
+from videostar.engine.work import Work
+from videostar.models.backend import Backend
 from videostar.savi.pairs import drop_counts, label_verified_pairs, self_critique_pair
-from videostar.star.generate import Generation
 from videostar.star.questions import Question, parse_model_questions, template_questions
+from videostar.store.ledger import Ledger
+from videostar.verify.verifier import Verifier
 
 KINDS = ("spatial", "temporal")
 
@@ -39,42 +42,46 @@ class SaviSettings(BaseModel):
     clip: ClipSettings | None = None
 
 
-class SaviGeneration(Generation):
-    def __init__(self, config: GenerateConfig, savi: SaviSettings, *args, **kwargs):
-        super().__init__(config, *args, **kwargs)
+class SaviGeneration:
+    """One VideoSAVi iteration over one run ledger, composed on the engine (nothing is verified
+    except the label-verified answers)."""
+
+    def __init__(self, config: GenerateConfig, savi: SaviSettings, backend: Backend, verifier: Verifier,
+                 ledger: Ledger, progress: Progress | None = None):
+        self.config = config
         self.savi = savi
+        self.ledger = ledger
+        self.engine = Engine(config, backend, ledger, verifier, progress)
 
     def _self_questions(self, samples: list[Sample]) -> list[Question]:
         per_kind = math.ceil(self.savi.questions_per_video / len(KINDS))
         if not self.ledger.is_done("questions:savi"):
             prompts = {"spatial": self.config.prompts.spatial_questions, "temporal": self.config.prompts.temporal_questions}
-            for batch, frames in self._batches(samples, key=lambda s: s):
-                requests = [GenRequest([{"role": "user", "content": prompts[kind].format(n=per_kind)}],
-                                       frames[s.video]) for s in batch for kind in KINDS]
-                replies = iter(self.backend.generate(requests, self.config.sampling))
-                questions = []
-                for s in batch:
-                    for kind in KINDS:
-                        texts = parse_model_questions(next(replies).text, per_kind, self.config.questions.max_chars)
-                        questions += [Question(f"{s.id}/{kind[:2]}{i}", s.id, kind, t) for i, t in enumerate(texts)]
-                self.ledger.add_questions(questions)
-                self.progress("questions", len(batch), len(samples), {})
+            todo = [Work(s, prompts[kind].format(n=per_kind), index=i)
+                    for s in self.engine.unskipped(samples) for i, kind in enumerate(KINDS)]
+            for batch, replies in self.engine.ask("questions", todo):
+                self.ledger.add_questions(
+                    Question(f"{w.sample.id}/{KINDS[w.index][:2]}{i}", w.sample.id, KINDS[w.index], text)
+                    for w, reply in zip(batch, replies)
+                    for i, text in enumerate(parse_model_questions(reply.text, per_kind, self.config.questions.max_chars)))
             self.ledger.mark_done("questions:savi")
         ids = {s.id for s in samples}
         return [q for q in self.ledger.questions() if q.source in KINDS and q.sample_id in ids]
 
     def _self_critique(self, samples: list[Sample], by_id: dict) -> list:
-        prompts = self.config.prompts
+        prompts, engine = self.config.prompts, self.engine
         questions = self._self_questions(samples)
-        self.run_step("a0", self.pending("a0", questions, by_id),
-                      lambda w: prompts.answer.format(question=w.question.text), verify=False)
+        engine.run_step("a0", engine.pending("a0", questions, by_id, lambda q: prompts.answer.format(question=q.text)),
+                        verify=False)
         a0 = self.ledger.texts("a0")
-        self.run_step("critique", self.pending("critique", questions, by_id, only=set(a0)),
-                      lambda w: prompts.critique.format(question=w.question.text, answer=a0[w.question.id]), verify=False)
+        engine.run_step("critique", engine.pending(
+            "critique", questions, by_id, lambda q: prompts.critique.format(question=q.text, answer=a0[q.id]),
+            only=set(a0)), verify=False)
         critiques = self.ledger.texts("critique")
-        self.run_step("a1", self.pending("a1", questions, by_id, only=set(critiques)),
-                      lambda w: prompts.revise.format(question=w.question.text, answer=a0[w.question.id],
-                                                      critique=critiques[w.question.id]), verify=False)
+        engine.run_step("a1", engine.pending(
+            "a1", questions, by_id, lambda q: prompts.revise.format(question=q.text, answer=a0[q.id],
+                                                                    critique=critiques[q.id]),
+            only=set(critiques)), verify=False)
         limit = self.config.sampling.max_new_tokens
         truncated = {r["question_id"]: r["completion_tokens"] >= limit for r in self.ledger.generations(step="a1")}
         a1 = self.ledger.texts("a1")
@@ -86,14 +93,15 @@ class SaviGeneration(Generation):
         questions = [q for s in labeled for q in template_questions(s, self.config.questions.templates_per_sample,
                                                                     self.config.seed)]
         self.ledger.add_questions(questions)
-        work = self.pending("answer", questions, by_id, self.savi.label_samples)
-        self.run_step("answer", work, lambda w: self.config.prompts.answer.format(question=w.question.text))
+        work = self.engine.pending("answer", questions, by_id,
+                                   lambda q: self.config.prompts.answer.format(question=q.text), self.savi.label_samples)
+        self.engine.run_step("answer", work)
         ids = {q.id for q in questions}
         return label_verified_pairs([r for r in self.ledger.generations(step="answer") if r["question_id"] in ids])
 
     def run(self) -> dict:
-        self.check_settings()
-        samples = self.load_samples(require_labels=False)
+        self.engine.check_settings()
+        samples = self.engine.load_samples(require_labels=False)
         by_id = {s.id: s for s in samples}
         pairs = []
         if "self_critique" in self.savi.sources:
@@ -115,4 +123,4 @@ class SaviGeneration(Generation):
 
         clip = ClipFilter(self.savi.clip.model, self.savi.clip.action, self.savi.clip.margin)
         samples = {q.id: by_id[q.sample_id] for q in self.ledger.questions() if q.sample_id in by_id}
-        return [clip.apply(p, self.frames(samples[p.question_id]).array) if p.kept else p for p in pairs]
+        return [clip.apply(p, self.engine.frames(samples[p.question_id]).array) if p.kept else p for p in pairs]

@@ -5,18 +5,18 @@ the adapter-disabled model). The paper ran 4 iterations. Resumable like the Vide
 
 from __future__ import annotations
 
-import json
 from typing import Callable
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from videostar.atomic import write_jsonl
 from videostar.config import GenerateConfig
+from videostar.engine.engine import make_verifier, skip_summary
 from videostar.iterate import Rounds, generate_round
 from videostar.savi.generate import SaviGeneration, SaviSettings
 from videostar.star.loop import train_config
 from videostar.store.export import pair_rows
 from videostar.train.trainers import TrainSettings, train_dpo
-from videostar.verify.verifier import Verifier
 
 
 class SaviConfig(BaseModel):
@@ -33,6 +33,7 @@ class SaviLoop:
         from videostar.models import load_backend as default_loader
 
         self.config = config
+        self.verifier = make_verifier(config.generate.verifier)  # once: its embedder serves every iteration
         self.rounds = Rounds(config.generate.run_dir, "savi", "iteration", config.generate.model.path,
                              config.iterations, report)
         self.load_backend = load_backend or default_loader
@@ -40,15 +41,14 @@ class SaviLoop:
 
     def _generate(self, k: int, model_path: str) -> dict:
         def work(config, backend, ledger) -> dict:
-            counts = SaviGeneration(config, self.config.savi, backend, Verifier(config.verifier), ledger,
-                                    self.progress).run()
-            return {"pairs": counts, "rows": pair_rows(ledger, config.frames.model_dump(mode="json"))}
+            counts = SaviGeneration(config, self.config.savi, backend, self.verifier, ledger, self.progress).run()
+            return {"pairs": counts, "skipped": skip_summary(ledger),
+                    "rows": pair_rows(ledger, config.frames.model_dump(mode="json"), prompts=config.prompts)}
 
         result = generate_round(self.config.generate, self.rounds.dir(k) / "generate", model_path,
                                 self.load_backend, work)
         rows = result.pop("rows")
-        data = self.rounds.dir(k) / "pairs.jsonl"
-        data.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows))
+        write_jsonl(self.rounds.dir(k) / "pairs.jsonl", rows)
         return {**result, "kept_pairs": len(rows)}
 
     def _train(self, k: int, model: str, generated: dict) -> dict:

@@ -14,18 +14,19 @@ from __future__ import annotations
 import json
 import random
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from videostar.atomic import write_jsonl
 from videostar.config import GenerateConfig
+from videostar.engine.engine import make_verifier, skip_summary
 from videostar.iterate import Rounds, generate_round
 from videostar.star.generate import Generation
-from videostar.star.trainset import FORMS, Example, build_examples
+from videostar.star.trainset import FORMS, build_examples
 from videostar.store.export import trl_record
 from videostar.store.ledger import Ledger
 from videostar.train.trainers import TrainConfig, TrainSettings, train_sft
-from videostar.verify.verifier import Verifier
 
 
 class StarConfig(BaseModel):
@@ -37,7 +38,7 @@ class StarConfig(BaseModel):
     train: TrainSettings = TrainSettings()
     cycles: int = Field(3, ge=1)
     restart_from_base: bool = True
-    forms: list[str] = Field(default_factory=lambda: list(FORMS))
+    forms: list[Literal[FORMS]] = Field(default_factory=lambda: list(FORMS))
     stop_when_yield_stalls: bool = False
     min_yield_gain: float = Field(0.0, description="with stop_when_yield_stalls: the gain a cycle must beat")
     mix_data: Path | None = Field(None, description="TRL-format JSONL of general instructions to keep ability")
@@ -45,7 +46,7 @@ class StarConfig(BaseModel):
 
 
 def total_answer_yield(table: dict) -> float:
-    questions = sum(row["questions"] for row in table.values())
+    questions = sum(row["questions"] - row["skipped"] for row in table.values())
     return sum(row["kept_answer"] for row in table.values()) / max(questions, 1)
 
 
@@ -55,6 +56,7 @@ class StarLoop:
         from videostar.models import load_backend as default_loader
 
         self.config = config
+        self.verifier = make_verifier(config.generate.verifier)  # once: its embedder serves every cycle
         self.rounds = Rounds(config.generate.run_dir, "star", "cycle", config.generate.model.path, config.cycles,
                              report)
         self.load_backend = load_backend or default_loader
@@ -62,13 +64,13 @@ class StarLoop:
 
     def _generate(self, k: int, model_path: str) -> dict:
         def work(config, backend, ledger) -> dict:
-            table = Generation(config, backend, Verifier(config.verifier), ledger, self.progress).run()
-            return {"yield": table, "answer_yield": round(total_answer_yield(table), 4)}
+            table = Generation(config, backend, self.verifier, ledger, self.progress).run()
+            return {"yield": table, "answer_yield": round(total_answer_yield(table), 4), "skipped": skip_summary(ledger)}
 
         return generate_round(self.config.generate, self.rounds.dir(k) / "generate", model_path, self.load_backend, work)
 
     def _training_rows(self, k: int) -> list[dict]:
-        examples: list[Example] = []
+        examples = []
         for j in range(k + 1):
             with Ledger(self.rounds.dir(j) / "generate") as ledger:
                 examples += build_examples(ledger, tuple(self.config.forms), self.config.generate.prompts,
@@ -85,7 +87,7 @@ class StarLoop:
     def _train(self, k: int, model: str, generated: dict) -> dict:
         rows = self._training_rows(k)
         data = self.rounds.dir(k) / "train.jsonl"
-        data.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows))
+        write_jsonl(data, rows)
         if not rows:  # nothing verified yet: the next cycle samples the same model again
             return {"model": model, "train_losses": [], "train_rows": 0, "train_skipped": "nothing kept yet"}
         base = self.config.generate.model.path if self.config.restart_from_base else model

@@ -10,24 +10,16 @@ from __future__ import annotations
 
 import hashlib
 import re
-from dataclasses import dataclass
 
 import numpy as np
 
 from videostar.data.manifest import Sample
 from videostar.prompts import QUESTION_TEMPLATES, label_question
+from videostar.store.records import Question
 
 _LIST_MARK_RE = re.compile(r"^\s*(?:\d{1,3}[.):]|[-*•]|q\d{1,3}[.:)]|question\s*\d{0,3}\s*[.:)])\s*", re.IGNORECASE)
 _SPACE_RE = re.compile(r"\s+")
 _KEY_RE = re.compile(r"[^a-z0-9 ]")
-
-
-@dataclass(frozen=True)
-class Question:
-    id: str
-    sample_id: str
-    source: str  # "dataset" | "template" | "model"
-    text: str
 
 
 def _rng(seed: int, sample_id: str) -> np.random.Generator:

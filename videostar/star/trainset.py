@@ -10,7 +10,6 @@
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass, field
 from typing import Iterable
 
 import numpy as np
@@ -18,22 +17,9 @@ import numpy as np
 from videostar.data.manifest import Sample
 from videostar.prompts import Prompts, gold_answer
 from videostar.store.ledger import Ledger
+from videostar.store.records import Example
 
 FORMS = ("cot", "direct", "mc")
-
-
-@dataclass(frozen=True)
-class Example:
-    id: str
-    sample_id: str
-    video: str
-    form: str
-    source: str  # "answer" | "rationalize"
-    prompt: str
-    response: str
-    task: str
-    segment: tuple[float, float] | None = None
-    meta: dict = field(default_factory=dict)
 
 
 def _rng(*parts) -> np.random.Generator:

@@ -9,8 +9,9 @@ import json
 from pathlib import Path
 from typing import Iterable
 
-from videostar.star.trainset import Example
+from videostar.prompts import Prompts
 from videostar.store.ledger import Ledger
+from videostar.store.records import Example
 
 EXPORT_FORMATS = ("trl", "llamafactory", "llava")
 PAIR_FORMATS = ("trl", "llamafactory")
@@ -68,11 +69,9 @@ def export(examples: list[Example], out: str | Path, fmt: str, frame_sampling: d
     return out
 
 
-def pair_rows(ledger: Ledger, frame_sampling: dict, source: str | None = None) -> list[dict]:
-    """Kept preference pairs as TRL preference rows: prompt (the answer prompt), chosen, rejected, video."""
-    from videostar.prompts import Prompts
-
-    prompts = Prompts()
+def pair_rows(ledger: Ledger, frame_sampling: dict, source: str | None = None, prompts: Prompts | None = None) -> list[dict]:
+    """Kept preference pairs as TRL preference rows: prompt (the run's answer prompt), chosen, rejected, video."""
+    prompts = prompts or Prompts()
     questions = {q.id: q for q in ledger.questions()}
     samples = ledger.samples()
     rows = []

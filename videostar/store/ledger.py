@@ -1,6 +1,9 @@
 """The run ledger: one SQLite file per run directory holding every sample, question, generation and
 verdict, with the settings (model, prompts, sampling, frames) that produced each generation.
 
+Unreadable clips are recorded in ``skipped`` (sample, video, reason) instead of stopping the run; a
+resumed run leaves them alone unless told to retry them.
+
 Crash safety: each batch of generations is written in one transaction, so a run killed at any
 point (kill -9 included) keeps every finished batch and loses only the one in flight; unique keys
 make a redo impossible to duplicate. One process at a time: an exclusive lock on ``ledger.lock``
@@ -17,8 +20,8 @@ from pathlib import Path
 from typing import Iterable
 
 from videostar.data.manifest import Sample
-from videostar.star.questions import Question
 from videostar.store.lock import RunLock, RunLockedError  # noqa: F401  (RunLockedError: re-exported)
+from videostar.store.records import Question
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -52,6 +55,8 @@ CREATE TABLE IF NOT EXISTS pairs (
     info TEXT NOT NULL,
     UNIQUE (question_id, source)
 );
+CREATE TABLE IF NOT EXISTS skipped (
+    sample_id TEXT PRIMARY KEY REFERENCES samples(id), video TEXT NOT NULL, reason TEXT NOT NULL, created REAL NOT NULL);
 """
 
 
@@ -94,6 +99,14 @@ class Ledger:
     @staticmethod
     def exists(run_dir: str | Path) -> bool:
         return (Path(run_dir) / Ledger.FILE).exists()
+
+    @staticmethod
+    def read_meta(run_dir: str | Path, key: str, default=None):
+        """A metadata value read without taking the run lock (read-only; for evaluation and reports)."""
+        uri = f"file:{Path(run_dir) / Ledger.FILE}?mode=ro"
+        with sqlite3.connect(uri, uri=True) as db:
+            row = db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        return json.loads(row[0]) if row else default
 
     def close(self) -> None:
         self.db.close()
@@ -188,6 +201,24 @@ class Ledger:
         """The first sample's text per question for ``step``."""
         return dict(self.db.execute("SELECT question_id, text FROM generations WHERE step = ? AND sample_index = 0",
                                     (step,)))
+
+    # ------------------------------------------------------------------ clips that could not be read
+    def add_skipped(self, skipped: Iterable[tuple[str, str, str]]) -> None:
+        """Record (sample id, video, reason) for samples whose clip could not be decoded."""
+        now = time.time()
+        with self._transaction():
+            self.db.executemany("INSERT OR REPLACE INTO skipped VALUES (?, ?, ?, ?)",
+                                [(sample_id, video, reason, now) for sample_id, video, reason in skipped])
+
+    def skipped(self) -> dict[str, tuple[str, str]]:
+        """{sample id: (video, reason)}"""
+        return {row[0]: (row[1], row[2]) for row in self.db.execute(
+            "SELECT sample_id, video, reason FROM skipped ORDER BY rowid")}
+
+    def clear_skipped(self) -> None:
+        """Forget every skip, so the clips are tried again (``--retry-skipped``)."""
+        with self._transaction():
+            self.db.execute("DELETE FROM skipped")
 
     def add_pairs(self, pairs: Iterable["PairRow"]) -> None:
         with self._transaction():

@@ -9,8 +9,10 @@ import fcntl
 import os
 from pathlib import Path
 
+from videostar.errors import VideostarError
 
-class RunLockedError(RuntimeError):
+
+class RunLockedError(VideostarError, RuntimeError):
     pass
 
 

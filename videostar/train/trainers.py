@@ -36,7 +36,8 @@ class TrainSettings(BaseModel):
     model_config = ConfigDict(extra="forbid")
     lora: LoraSettings | None = LoraSettings()  # null: full fine-tuning
     learning_rate: float = Field(1e-4, gt=0)
-    lr_scheduler: str = "constant"
+    lr_scheduler: Literal["constant", "constant_with_warmup", "linear", "cosine", "cosine_with_restarts",
+                          "polynomial", "inverse_sqrt"] = "constant"
     warmup_steps: float = Field(0, ge=0, description="steps, or a fraction of all steps when < 1")
     epochs: float = Field(1.0, gt=0)
     max_steps: int = Field(-1, description="> 0 overrides epochs")
@@ -59,7 +60,7 @@ class TrainConfig(TrainSettings):
     data: Path
     output_dir: Path
     frames: FrameSampling | None = None  # default: the frame_sampling recorded in the data rows
-    dtype: str = "auto"
+    dtype: Literal["auto", "float32", "bfloat16", "float16"] = "auto"
     device: str = "auto"
 
 

@@ -13,7 +13,7 @@ Thresholds default to the paper's (METHOD.md) and can be overridden per task. Ba
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Callable, Iterable, Sequence
+from typing import Callable, Iterable, Literal, Sequence
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -35,7 +35,7 @@ class VerifierConfig(BaseModel):
     sequence_cosine: float = Field(0.25, ge=-1, le=1, description="a sequence step matches at cosine >= this")
     class_fuzzy: float = Field(85, ge=0, le=100, description="a class word matches at fuzzy ratio > this")
     max_answer_chars: int = Field(20_000, ge=1, description="longer answers fail without being parsed")
-    judge_types: list[str] = Field(default_factory=list, description="label types verified by a judge model")
+    judge_types: list[Literal[LABEL_TYPES]] = Field(default_factory=list, description="label types verified by a judge model")
     per_task: dict[str, dict] = Field(default_factory=dict, description="task -> overrides of the fields above")
 
     def for_task(self, task: str | None) -> "VerifierConfig":

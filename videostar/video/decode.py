@@ -20,6 +20,7 @@ from typing import Literal
 
 import numpy as np
 
+from videostar.errors import VideostarError
 from videostar.video.sampling import FrameSampling
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".webp")
@@ -29,7 +30,7 @@ DEFAULT_TIMEOUT_S = 60.0
 _now = time.monotonic  # the deadline clock (a seam for tests)
 
 
-class VideoDecodeError(RuntimeError):
+class VideoDecodeError(VideostarError, RuntimeError):
     """A video is missing, unreadable, has no video stream, or took too long to decode."""
 
     def __init__(self, path: str | Path, reason: str):

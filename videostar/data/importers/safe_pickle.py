@@ -10,6 +10,8 @@ from __future__ import annotations
 import pickle
 from pathlib import Path
 
+from videostar.errors import VideostarError
+
 _ALLOWED = {
     ("builtins", "set"),
     ("builtins", "frozenset"),
@@ -29,7 +31,7 @@ for _core in ("numpy.core", "numpy._core"):
     }
 
 
-class UnsafePickleError(pickle.UnpicklingError):
+class UnsafePickleError(VideostarError, pickle.UnpicklingError):
     pass
 
 
