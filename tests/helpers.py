@@ -114,13 +114,28 @@ def mean_brightness_reply(text: str, frames: list[np.ndarray]) -> str:
     return option or f"I see a {color} video.\nFinal answer: {color}"
 
 
+def decode_request_frames(parts: list[dict]) -> list[np.ndarray]:
+    """The frames a chat request carries: its ``video_url`` mp4 decoded with PyAV, or its JPEG images."""
+    import av
+    from PIL import Image
+
+    frames = []
+    for part in parts:
+        if part["type"] == "video_url":
+            payload = base64.b64decode(part["video_url"]["url"].split(",", 1)[1])
+            with av.open(io.BytesIO(payload)) as container:
+                frames += [f.to_ndarray(format="rgb24") for f in container.decode(container.streams.video[0])]
+        elif part["type"] == "image_url":
+            frames.append(np.asarray(Image.open(io.BytesIO(base64.b64decode(part["image_url"]["url"].split(",", 1)[1])))))
+    return frames
+
+
 @contextlib.contextmanager
 def local_openai_server(reply: Callable[[str, list[np.ndarray]], str] = mean_brightness_reply):
     """A small OpenAI-compatible chat server on 127.0.0.1 (standing in for a remote vLLM or hosted
-    API): decodes the JPEG frames of each request and answers ``reply(prompt text, frames)``.
+    API): decodes the frames of each request (mp4 video or JPEG images) and answers
+    ``reply(prompt text, frames)``.
     Yields (base_url, bodies) where bodies lists every request received."""
-    from PIL import Image
-
     bodies: list[dict] = []
 
     class Handler(BaseHTTPRequestHandler):
@@ -132,8 +147,7 @@ def local_openai_server(reply: Callable[[str, list[np.ndarray]], str] = mean_bri
             bodies.append(body)
             content = body["messages"][0]["content"]
             parts = content if isinstance(content, list) else [{"type": "text", "text": content}]
-            frames = [np.asarray(Image.open(io.BytesIO(base64.b64decode(p["image_url"]["url"].split(",", 1)[1]))))
-                      for p in parts if p["type"] == "image_url"]
+            frames = decode_request_frames(parts)
             text = "".join(p["text"] for p in parts if p["type"] == "text")
             try:
                 data = json.dumps({"choices": [{"message": {"content": reply(text, frames)}}],

@@ -7,7 +7,7 @@ import json
 from collections import defaultdict
 
 import pytest
-from helpers import ScriptedBackend, local_openai_server
+from helpers import ScriptedBackend, decode_request_frames, local_openai_server
 
 from videostar.config import GenerateConfig
 from videostar.data.manifest import load_manifest
@@ -82,7 +82,9 @@ def test_openai_backend_local_http_server_gets_each_segments_frames(tmp_path, tw
     assert answers["first"]["text"].endswith("black") and answers["second"]["text"].endswith("white")
     assert table["color"]["kept_answer"] == 2 and table["color"]["failed"] == 0
     assert result["tasks"]["color"] == {"n": 2, "open": 100.0, "mc": 100.0}
-    assert all(sum(p["type"] == "image_url" for p in b["messages"][0]["content"]) == 4 for b in bodies)
+    # the clip travels as one video of exactly the 4 sampled frames (issue 15: served models get the video)
+    assert all(len(decode_request_frames(b["messages"][0]["content"])) == 4 for b in bodies)
+    assert all([p["type"] for p in b["messages"][0]["content"]] == ["video_url", "text"] for b in bodies)
 
 
 def test_evaluation_reads_seconds_against_the_segments_length(tmp_path, two_clips):

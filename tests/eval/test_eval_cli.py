@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 
 import yaml
-from helpers import local_openai_server
+from helpers import decode_request_frames, local_openai_server
 from typer.testing import CliRunner
 
 from videostar.cli import app
@@ -25,8 +25,7 @@ def test_eval_config_through_openai_backend_local_http_server(tmp_path, two_clip
     assert result.exit_code == 0, result.output
     saved = json.loads((tmp_path / "eval.json").read_text())
     assert saved["tasks"]["color"] == {"n": 2, "open": 100.0, "mc": 100.0} and saved["skipped"] == []
-    assert len(bodies) == 4 and all(sum(p["type"] == "image_url" for p in b["messages"][0]["content"]) == 4
-                                    for b in bodies)
+    assert len(bodies) == 4 and all(len(decode_request_frames(b["messages"][0]["content"])) == 4 for b in bodies)
 
 
 def test_eval_and_export_use_the_frames_and_prompts_the_run_recorded(tmp_path, two_clips):
@@ -44,7 +43,7 @@ def test_eval_and_export_use_the_frames_and_prompts_the_run_recorded(tmp_path, t
     assert len(bodies) == 2
     for body in bodies:  # the run's 3 frames and its answer prompt, not the defaults (8 frames)
         content = body["messages"][0]["content"]
-        assert sum(p["type"] == "image_url" for p in content) == 3 and "(custom)" in content[-1]["text"]
+        assert len(decode_request_frames(content)) == 3 and "(custom)" in content[-1]["text"]
     exported = runner.invoke(app, ["export", str(run), str(tmp_path / "t.jsonl"), "--forms", "cot"])
     assert exported.exit_code == 0, exported.output
     rows = [json.loads(line) for line in (tmp_path / "t.jsonl").open()]
