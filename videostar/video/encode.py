@@ -1,4 +1,6 @@
-"""Write frames to an H.264 mp4 with PyAV: the toy world, test fixtures and benchmarks use it."""
+"""Write videos with PyAV: frames to H.264 mp4 (VP9 for .webm) for the toy world, test fixtures and
+benchmarks; and clips cut out of a video to files of their own, for trainers that cannot read a
+segment of a file (LLaMA-Factory, LLaVA)."""
 
 from __future__ import annotations
 
@@ -26,7 +28,8 @@ def write_video(
         stream = None
         for frame in frames:
             if stream is None:
-                stream = container.add_stream("libx264", rate=Fraction(fps).limit_denominator(1000))
+                codec = "libvpx-vp9" if path.suffix.lower() == ".webm" else "libx264"
+                stream = container.add_stream(codec, rate=Fraction(fps).limit_denominator(1000))
                 stream.height, stream.width = frame.shape[:2]
                 stream.pix_fmt = "yuv420p"
                 stream.options = {"crf": str(crf), **({"g": str(gop)} if gop else {})}
