@@ -271,3 +271,24 @@ def test_finediving_wrong_pickle_is_named(tmp_path, content, message):
     (tmp_path / "notes.pkl").write_text("not a pickle")
     with pytest.raises(DatasetFormatError, match="not a readable pickle"):
         import_dataset("finediving", tmp_path / "notes.pkl", tmp_path)
+
+
+def test_cli_import_reports_skips_and_writes_no_empty_manifest(tmp_path):
+    from typer.testing import CliRunner
+
+    from videostar.cli import app
+
+    src = tmp_path / "charades_sta_test.txt"
+    src.write_text("AO8RW 0.0 6.9##a person is putting a book on a shelf.\nY6R7T 1.2 5.0##a person opens the door.\n")
+    videos = tmp_path / "videos"
+    write_video(videos / "AO8RW.mp4", gray_frames(16, step=10), fps=2)  # 8 s
+    runner = CliRunner()
+    ok = runner.invoke(app, ["data", "import", "charades_sta", str(src), str(tmp_path / "sta.jsonl"),
+                             "--video-dir", str(videos), "--skip-missing"])
+    assert ok.exit_code == 0, ok.output
+    assert "wrote 1 samples" in ok.output and "skipped 1: video not found" in ok.output
+    assert load_manifest(tmp_path / "sta.jsonl")[0].split == "test"
+    empty = runner.invoke(app, ["data", "import", "charades_sta", str(src), str(tmp_path / "none.jsonl"),
+                                "--video-dir", str(tmp_path / "nowhere"), "--skip-missing"])
+    assert empty.exit_code == 1 and "no samples imported; skipped: 2 video not found" in empty.output
+    assert not (tmp_path / "none.jsonl").exists()
