@@ -11,6 +11,7 @@ import pytest
 from PIL import Image
 
 from media import frame_index, gray_frames
+from videostar.errors import VideostarError
 from videostar.star.trainset import Example
 from videostar.store.export import ExportError, export, export_pairs, llamafactory_video_args
 from videostar.video.decode import decode, probe
@@ -219,7 +220,7 @@ def test_llamafactory_video_args_reproduce_the_frame_count():
 
 def test_llamafactory_does_not_overwrite_a_broken_dataset_info(tmp_path, clips):
     (tmp_path / "dataset_info.json").write_text("{not json")
-    with pytest.raises(ExportError, match="not valid JSON.*not overwritten"):
+    with pytest.raises(VideostarError, match="dataset_info.json:1: not valid JSON.*not overwritten"):
         export([clips["whole"]], tmp_path / "sft.jsonl", "llamafactory", SAMPLING)
     assert (tmp_path / "dataset_info.json").read_text() == "{not json"
 

@@ -166,15 +166,11 @@ def turn_text(turns: list[dict]) -> str:
 
 def merge_dataset_info(folder: Path, name: str, entry: dict) -> Path:
     """Add (or replace) ``name`` in ``folder/dataset_info.json``, keeping every other dataset there."""
+    from videostar.data.importers.base import read_json
+
     path = folder / "dataset_info.json"
-    info: dict = {}
-    if path.exists():
-        try:
-            info = json.loads(path.read_text(encoding="utf-8"))
-        except json.JSONDecodeError as err:
-            raise ExportError(f"{path}:{err.lineno}: not valid JSON ({err.msg}); fix or move it, it is not overwritten") from None
-        if not isinstance(info, dict):
-            raise ExportError(f"{path}: expected a JSON object of datasets; it is not overwritten")
+    info = read_json(path, dict, "a JSON object of datasets (fix or move it: it is not overwritten)") \
+        if path.exists() else {}
     info[name] = entry
     return write_json(path, info)
 
