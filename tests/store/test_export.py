@@ -252,3 +252,13 @@ def test_llava_next_onevision_format(tmp_path, clips):
     assert probe(records[2]["video"]).duration == pytest.approx(2.0, abs=0.15)  # the frame folder, encoded
     with pytest.raises(ExportError, match="LLaVA-NeXT.*frame folder"):
         export([clips["frames"]], tmp_path / "x.json", "llava_next", SAMPLING)
+
+
+def test_cut_clip_keeps_rotation_and_only_the_segment(tmp_path):
+    from videostar.video.encode import write_clip
+
+    rotated = write_video(tmp_path / "phone.mp4", gray_frames(24, height=48, width=64, step=10), fps=8, rotation=90)
+    cut = write_clip(rotated, tmp_path / "cut" / "phone_1-2.mp4", (1.0, 2.0))
+    frames = decode(cut, FrameSampling(num_frames=8))
+    assert frames.array.shape == (8, 64, 48, 3)  # shown upright, as the source is
+    assert [frame_index(f, step=10) for f in frames.array] == list(range(8, 16))  # frames 8..15 = 1 s to 2 s

@@ -10,6 +10,9 @@ from typing import Iterable
 import numpy as np
 
 
+_CONTAINERS = {".mp4": "mp4", ".m4v": "mp4", ".mov": "mov", ".mkv": "matroska", ".webm": "webm", ".avi": "avi"}
+
+
 def write_video(
     path: str | Path,
     frames: Iterable[np.ndarray],
@@ -18,27 +21,29 @@ def write_video(
     rotation: int = 0,
     gop: int | None = None,
 ) -> Path:
-    """Encode uint8 RGB frames (H, W, 3); ``rotation`` sets display-matrix metadata (degrees CCW)."""
+    """Encode uint8 RGB frames (H, W, 3) atomically; ``rotation`` sets display-matrix metadata
+    (degrees CCW). Odd sizes lose their last row / column (yuv420p needs even sizes)."""
     import av
     from fractions import Fraction
 
+    from videostar.atomic import atomic_open
+
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with av.open(str(path), "w") as container:
+    webm = path.suffix.lower() == ".webm"
+    with atomic_open(path, "wb") as handle, av.open(handle, "w", format=_CONTAINERS.get(path.suffix.lower(), "mp4")) as container:
         stream = None
         for frame in frames:
             if stream is None:
-                codec = "libvpx-vp9" if path.suffix.lower() == ".webm" else "libx264"
-                stream = container.add_stream(codec, rate=Fraction(fps).limit_denominator(1000))
-                stream.height, stream.width = frame.shape[:2]
+                stream = container.add_stream("libvpx-vp9" if webm else "libx264", rate=Fraction(fps).limit_denominator(1000))
+                stream.height, stream.width = frame.shape[0] // 2 * 2, frame.shape[1] // 2 * 2
                 stream.pix_fmt = "yuv420p"
                 stream.options = {"crf": str(crf), **({"g": str(gop)} if gop else {})}
                 # One thread: x264 output is then byte-identical run to run (toy determinism).
                 stream.codec_context.thread_count = 1
                 if rotation:
                     stream.set_display_rotation(rotation)
-            packet_frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(frame), format="rgb24")
-            container.mux(stream.encode(packet_frame))
+            frame = np.ascontiguousarray(frame[: stream.height, : stream.width])
+            container.mux(stream.encode(av.VideoFrame.from_ndarray(frame, format="rgb24")))
         if stream is None:
             raise ValueError(f"{path}: no frames to write")
         container.mux(stream.encode())
@@ -49,38 +54,13 @@ def write_clip(src: str | Path, out: str | Path, segment: tuple[float, float] | 
                fps: float | None = None) -> Path:
     """Re-encode the part ``segment`` (seconds; None: all) of a video file or of a frame directory
     (``fps`` needed) into its own H.264 file, for trainers that only read whole files. Frames keep
-    their full rate; the display rotation is carried over as metadata. Written atomically."""
-    from videostar.atomic import atomic_open
-
-    src, out = Path(src), Path(out)
+    their full rate; the display rotation is carried over as metadata."""
+    src = Path(src)
     start, end = segment if segment is not None else (0.0, float("inf"))
     if src.is_dir():
-        frames, rate, rotation = _frame_dir_frames(src, fps, start, end), fps, 0
-    else:
-        frames, rate, rotation = _file_frames(src, start, end)
-    with atomic_open(out, "wb") as handle:
-        _encode(handle, frames, rate, rotation, out)
-    return out
-
-
-def _encode(handle, frames, fps: float, rotation: int, name: Path) -> None:
-    import av
-    from fractions import Fraction
-
-    with av.open(handle, "w", format="mp4") as container:
-        stream = None
-        for frame in frames:
-            if stream is None:
-                stream = container.add_stream("libx264", rate=Fraction(fps).limit_denominator(1000))
-                stream.height, stream.width = frame.shape[0] // 2 * 2, frame.shape[1] // 2 * 2
-                stream.pix_fmt = "yuv420p"
-                if rotation:
-                    stream.set_display_rotation(rotation)
-            frame = np.ascontiguousarray(frame[: stream.height, : stream.width])
-            container.mux(stream.encode(av.VideoFrame.from_ndarray(frame, format="rgb24")))
-        if stream is None:
-            raise ValueError(f"{name}: the clip holds no frames")
-        container.mux(stream.encode())
+        return write_video(out, _frame_dir_frames(src, fps, start, end), fps or 1.0)
+    frames, rate, rotation = _file_frames(src, start, end)
+    return write_video(out, frames, rate, rotation=rotation)
 
 
 def _file_frames(src: Path, start: float, end: float):
