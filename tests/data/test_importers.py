@@ -292,3 +292,18 @@ def test_cli_import_reports_skips_and_writes_no_empty_manifest(tmp_path):
                                 "--video-dir", str(tmp_path / "nowhere"), "--skip-missing"])
     assert empty.exit_code == 1 and "no samples imported; skipped: 2 video not found" in empty.output
     assert not (tmp_path / "none.jsonl").exists()
+
+
+def test_kinetics_json_edition(tmp_path):
+    """kinetics_700_val.json of the DeepMind release: {youtube_id: {annotations: {label, segment}, ...}}."""
+    src = tmp_path / "kinetics_700_val.json"
+    src.write_text(json.dumps({
+        "---QUuC4vJs": {"annotations": {"label": "passing American football (not in game)", "segment": [3.0, 13.0]},
+                        "duration": 10.0, "subset": "validate", "url": "https://www.youtube.com/watch?v=---QUuC4vJs"},
+        "--0NTAs-fA0": {"annotations": {"label": "", "segment": [29.0, 39.0]}, "duration": 10.0, "subset": "test",
+                        "url": "https://www.youtube.com/watch?v=--0NTAs-fA0"}}))
+    result = import_dataset("kinetics", src, tmp_path)
+    (sample,) = result.samples
+    assert sample.id == "kinetics_---QUuC4vJs_000003_000013" and sample.split == "validate"
+    assert (sample.labels[0].value, sample.labels[0].excludes) == ("passing American football", ["in game"])
+    assert result.skipped == {"no label (test split)": 1}
