@@ -262,3 +262,33 @@ def test_cut_clip_keeps_rotation_and_only_the_segment(tmp_path):
     frames = decode(cut, FrameSampling(num_frames=8))
     assert frames.array.shape == (8, 64, 48, 3)  # shown upright, as the source is
     assert [frame_index(f, step=10) for f in frames.array] == list(range(8, 16))  # frames 8..15 = 1 s to 2 s
+
+
+def test_cli_export_of_a_clip_run_refuses_or_cuts(tmp_path, clips):
+    """``videostar export`` on a run whose sample is a segment: LLaMA-Factory needs --materialize-clips."""
+    from typer.testing import CliRunner
+
+    from videostar.cli import app
+    from videostar.data.labels import ClassLabel
+    from videostar.data.manifest import Sample
+    from videostar.star.questions import Question
+    from videostar.store.ledger import GenerationRow, Ledger
+
+    run = tmp_path / "run"
+    with Ledger(run) as ledger:
+        ledger.set_meta("frame_sampling", SAMPLING)
+        ledger.add_samples([Sample(id="s2", video=clips["clip"].video, task="t", segment=(1.0, 3.0),
+                                   labels=[ClassLabel(value="jump")])])
+        ledger.add_questions([Question("s2/d0", "s2", "dataset", "What happens?")])
+        ledger.add_generations([GenerationRow("s2/d0", "answer", 0, "A jump.\nFinal answer: jump", 5, 5, True, 1.0, {})],
+                               ledger.settings_id({}))
+    runner = CliRunner()
+    out = tmp_path / "lf" / "sft.jsonl"
+    refused = runner.invoke(app, ["export", str(run), str(out), "--format", "llamafactory", "--forms", "cot"])
+    assert refused.exit_code == 1 and "--materialize-clips" in refused.output and not out.exists()
+    cut = runner.invoke(app, ["export", str(run), str(out), "--format", "llamafactory", "--forms", "cot",
+                              "--materialize-clips", str(tmp_path / "clips")])
+    assert cut.exit_code == 0, cut.output
+    (row,) = [json.loads(line) for line in out.open()]
+    assert row["videos"][0].startswith(str(tmp_path / "clips"))
+    assert probe(row["videos"][0]).duration == pytest.approx(2.0, abs=0.15)
