@@ -125,18 +125,20 @@ def data_stats(
 
 @data_app.command("import")
 def data_import(
-    fmt: str = typer.Argument(..., metavar="FORMAT", help="kinetics | star | finediving"),
-    src: Path = typer.Argument(..., help="Annotation file (Kinetics CSV, STAR_*.json, FineDiving .pkl)."),
+    fmt: str = typer.Argument(..., metavar="FORMAT",
+                              help="kinetics | star | finediving | charades_sta | activitynet_captions | ssv2 | nextqa"),
+    src: Path = typer.Argument(..., help="The release's annotation file (Kinetics CSV, STAR_*.json, FineDiving .pkl, "
+                                         "charades_sta_*.txt, ActivityNet train.json, SSv2 *-train.json, NExT-QA csv)."),
     out: Path = typer.Argument(..., help="Manifest to write (.jsonl)."),
     video_dir: Optional[Path] = typer.Option(None, help="Folder of the videos / frame folders (default: beside SRC)."),
     skip_missing: bool = typer.Option(False, help="Leave out samples whose video is not on disk."),
-    fps: float = typer.Option(25.0, help="FineDiving only: frame rate of the trimmed frame folders."),
+    fps: Optional[float] = typer.Option(None, help="Frame rate of frame folders (FineDiving: 25, SSv2: 12 by default)."),
 ) -> None:
     """Convert a source dataset's annotations into a videostar manifest."""
     from videostar.data.importers import import_dataset
     from videostar.data.manifest import write_manifest
 
-    options = {"fps": fps} if fmt == "finediving" else {}
+    options = {"fps": fps} if fps is not None and fmt in ("finediving", "ssv2") else {}
     try:
         result = import_dataset(fmt, src, video_dir or src.parent, skip_missing=skip_missing, **options)
     except (ValueError, FileNotFoundError) as err:
@@ -445,7 +447,11 @@ def demo_cmd(
 def export_cmd(
     run_dir: Path = typer.Argument(..., help="A generate run directory."),
     out: Path = typer.Argument(..., help="Output file (.jsonl for trl/llamafactory, .json for llava)."),
-    fmt: str = typer.Option("trl", "--format", help="trl | llamafactory | llava (pairs: trl | llamafactory)"),
+    fmt: str = typer.Option("trl", "--format",
+                            help="trl | llamafactory | llava (Video-LLaVA) | llava_next (LLaVA-NeXT/OneVision); "
+                                 "pairs: trl | llamafactory"),
+    materialize_clips: Optional[Path] = typer.Option(None, help="Cut clips (segments, frame folders) to files here, "
+                                                               "for trainers that read whole files only."),
     forms: str = typer.Option("cot,direct,mc", help="Training forms: cot, direct, mc (comma-separated)."),
     pairs: bool = typer.Option(False, "--pairs", help="Export kept preference pairs (VideoSAVi) instead."),
     source: Optional[str] = typer.Option(None, help="--pairs: only self_critique or label_verified pairs."),
@@ -465,10 +471,10 @@ def export_cmd(
             frame_sampling = ledger.meta("frame_sampling", {})
             if pairs:
                 rows = pair_rows(ledger, frame_sampling, source, prompts=prompts)
-                export_pairs(rows, out, fmt)
+                export_pairs(rows, out, fmt, materialize_clips)
             else:
                 rows = build_examples(ledger, tuple(f.strip() for f in forms.split(",") if f.strip()), prompts)
-                export(rows, out, fmt, frame_sampling)
+                export(rows, out, fmt, frame_sampling, materialize_clips)
     except ValueError as err:
         _fail(str(err))
     console.print(f"wrote {len(rows)} {'pairs' if pairs else 'examples'} to {out}")

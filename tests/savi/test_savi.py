@@ -50,7 +50,7 @@ def test_two_iterations_with_scripted_model_count_drops_and_train_dpo(tmp_path, 
     assert history[1]["generated_with"] == history[0]["model"] != str(tiny_model)  # iteration 2 uses the DPO model
     pairs = [json.loads(line) for line in (tmp_path / "run" / "iteration_0" / "pairs.jsonl").open()]
     kept_critique = [p for p in pairs if p["source"] == "self_critique"]
-    assert all(p["chosen"].startswith("The big object is clearly red") for p in kept_critique)
+    assert all(p["chosen"][0]["content"][0]["text"].startswith("The big object is clearly red") for p in kept_critique)
     assert {p["kind"] for p in kept_critique} == {"spatial"}
     ledger_dir = tmp_path / "run" / "iteration_0" / "generate"
     for source in ("self_critique", "label_verified"):

@@ -71,6 +71,7 @@ class ClassLabel(_LabelBase):
     type: Literal["class"] = "class"
     value: NonBlank
     aliases: list[str] = []
+    excludes: list[str] = []  # what the class is not ("skiing (not slalom or crosscountry)"): naming it fails
 
     def render(self) -> str:
         return self.value

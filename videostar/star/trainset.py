@@ -73,7 +73,8 @@ def build_examples(ledger: Ledger, forms: tuple[str, ...] = FORMS, prompts: Prom
     examples = []
     for qid, row in kept.items():
         sample = samples[row["sample_id"]]
-        base = dict(sample_id=sample.id, video=sample.video, source=row["step"], task=sample.task, segment=sample.segment)
+        base = dict(sample_id=sample.id, video=sample.video, source=row["step"], task=sample.task, segment=sample.segment,
+                    fps=sample.fps)
         gold = gold_answer(sample.labels)
         if "cot" in forms:
             examples.append(Example(id=f"{qid}/cot", form="cot", prompt=prompts.answer.format(question=row["question"]),

@@ -27,4 +27,5 @@ class Example:
     response: str
     task: str
     segment: tuple[float, float] | None = None
+    fps: float | None = None  # frame folders: their frame rate (decoding needs it)
     meta: dict = field(default_factory=dict)

@@ -45,10 +45,11 @@ class FrameLoader:
 
 
 def _turn_text(row: dict, key: str, role: str) -> str:
-    """``row[key]`` (videostar rows) or the text of the first ``role`` turn of TRL ``messages``."""
+    """``row[key]`` (a text, or TRL conversational turns) or the text of the first ``role`` turn of ``messages``."""
     if isinstance(row.get(key), str):
         return row[key]
-    content = next(m for m in row["messages"] if m["role"] == role)["content"]
+    turns = row[key] if isinstance(row.get(key), list) else row["messages"]
+    content = next(m for m in turns if m["role"] == role)["content"]
     return content if isinstance(content, str) else "".join(p.get("text") or "" for p in content if p["type"] == "text")
 
 
@@ -119,13 +120,13 @@ class VideoSFTCollator:
 
 @dataclass
 class VideoDPOCollator:
-    """Rows hold ``prompt``, ``chosen``, ``rejected`` (texts) and the video."""
+    """Rows hold ``prompt``, ``chosen``, ``rejected`` (texts or TRL conversational turns) and the video."""
 
     processor: Any
     frames: FrameLoader
 
     def __call__(self, rows: list[dict]) -> dict:
         videos = [self.frames(r) for r in rows]
-        prompts = [r["prompt"] for r in rows]
-        return dict(encode_completions(self.processor, prompts * 2, [r["chosen"] for r in rows] +
-                                       [r["rejected"] for r in rows], videos * 2))
+        prompts = [prompt_text(r) for r in rows]
+        return dict(encode_completions(self.processor, prompts * 2, [_turn_text(r, "chosen", "assistant") for r in rows] +
+                                       [_turn_text(r, "rejected", "assistant") for r in rows], videos * 2))

@@ -8,18 +8,48 @@ from ``train_split.pkl`` / ``test_split.pkl`` beside it when present.
 Each instance becomes three samples (one label type each): the sub-action sequence (the runs of
 ``frames_labels`` in order; the original Video-STaR converter used ``np.unique``, which sorts ids
 and loses the order), the dive's difficulty, and its final score.
+
+The release has other pickles beside it (the coarse annotation, the AQA-style score files): they
+hold scores without the frame-level sub-action labels, and are refused with a message naming the
+file to use instead.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from videostar.data.importers.base import ImportResult
-from videostar.data.importers.safe_pickle import safe_load
+import pickle
+
+from videostar.data.importers.base import DatasetFormatError, ImportResult
+from videostar.data.importers.safe_pickle import UnsafePickleError, safe_load
 from videostar.data.labels import ScoreLabel, SequenceLabel
 from videostar.data.manifest import Sample
 
 DEFAULT_FPS = 25.0
+REQUIRED_FIELDS = ("frames_labels", "difficulty", "dive_score")
+_EXPECTED = ("FineDiving_fine-grained_annotation.pkl: a dict from (event, index) to a dict with "
+             + ", ".join(REQUIRED_FIELDS))
+
+
+def _load_annotations(src: Path) -> dict:
+    """The fine-grained annotation dict, or a clear error when ``src`` is another pickle."""
+    try:
+        annotations = safe_load(src)
+    except UnsafePickleError as err:
+        raise DatasetFormatError(f"refused: {err}") from None
+    except (pickle.UnpicklingError, EOFError, ValueError, TypeError, IndexError) as err:
+        raise DatasetFormatError(f"{src}: not a readable pickle ({err}); expected {_EXPECTED}") from None
+    if not isinstance(annotations, dict) or not annotations:
+        raise DatasetFormatError(f"{src}: holds a {type(annotations).__name__}, expected {_EXPECTED} "
+                                 "(train_split.pkl / test_split.pkl are the split lists beside it)")
+    key, value = next(iter(annotations.items()))
+    missing = [f for f in REQUIRED_FIELDS if not isinstance(value, dict) or f not in value]
+    if not (isinstance(key, tuple) and len(key) == 2) or missing:
+        found = sorted(map(str, value)) if isinstance(value, dict) else type(value).__name__
+        raise DatasetFormatError(
+            f"{src}: entry {key!r} has {found}, missing {', '.join(missing) or 'an (event, index) key'}: this looks "
+            f"like the coarse or AQA annotation of the release, not the fine-grained one; expected {_EXPECTED}")
+    return annotations
 
 
 def _splits(folder: Path) -> dict[tuple, str]:
@@ -45,9 +75,7 @@ def _sub_action_sequence(annotation: dict, table: dict) -> list[str]:
 
 
 def import_finediving(src: Path, video_dir: Path, skip_missing: bool = False, fps: float = DEFAULT_FPS) -> ImportResult:
-    annotations = safe_load(src)
-    if not isinstance(annotations, dict):
-        raise ValueError(f"{src}: expected a dict keyed by (event, index)")
+    annotations = _load_annotations(src)
     table_file = src.parent / "Sub_action_Types_Table.pkl"
     table = {int(k): v for k, v in safe_load(table_file).items()} if table_file.exists() else {}
     split_of = _splits(src.parent)
