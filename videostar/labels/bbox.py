@@ -1,0 +1,97 @@
+"""bbox: a box [x1, y1, x2, y2] in 0..1 of the frame. Parsed: the last box in the answer (brackets,
+parentheses, named corners; pixels divided by the frame size when it is known; swapped corners
+sorted). Passes: 2-D IoU > ``box_iou`` (xyxy everywhere). Graded score: the IoU."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import model_validator
+
+from videostar.labels.base import Context, LabelType, Timed, check_time, failed, fmt_number, verdict
+from videostar.verify import parse
+
+
+class BBoxLabel(Timed):
+    """A box [x1, y1, x2, y2] in 0..1 of the frame's width/height, optionally at a ``time``."""
+
+    type: Literal["bbox"] = "bbox"
+    value: tuple[float, float, float, float]
+    time: float | None = None
+
+    @model_validator(mode="after")
+    def _valid_box(self) -> "BBoxLabel":
+        x1, y1, x2, y2 = self.value
+        if any(not 0 <= c <= 1 for c in self.value):
+            raise ValueError(f"value: box coordinates must be within 0..1 (normalized), got {list(self.value)}")
+        if not x1 < x2:
+            raise ValueError(f"value: x2 must be > x1 (boxes are [x1, y1, x2, y2]), got {list(self.value)}")
+        if not y1 < y2:
+            raise ValueError(f"value: y2 must be > y1 (boxes are [x1, y1, x2, y2]), got {list(self.value)}")
+        if self.time is not None:
+            check_time(self.time, self.unit, "time")
+        return self
+
+    def normalized(self, duration: float | None) -> "BBoxLabel":
+        if self.unit == "normalized" or self.time is None:
+            return self.model_copy(update={"unit": "normalized"})
+        return self.model_copy(update={"time": self._seconds_to_fraction(self.time, duration), "unit": "normalized"})
+
+    def render(self) -> str:
+        box = "[" + ", ".join(fmt_number(c) for c in self.value) + "]"
+        if self.time is None:
+            return box
+        return f"{box} at {fmt_number(self.time)}{'s' if self.unit == 'seconds' else ''}"
+
+
+def iou_2d(a: tuple[float, ...], b: tuple[float, ...]) -> float:
+    w = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
+    h = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
+    inter = w * h
+    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
+    if union <= 0:
+        return 1.0 if tuple(a) == tuple(b) else 0.0
+    return inter / union
+
+
+def parse_box(label: BBoxLabel, answer: str, ctx: Context) -> tuple[float, ...] | str | None:
+    """The box in 0..1, or a string saying why the box found cannot be normalized."""
+    for region in parse.focus_regions(answer):
+        found = parse.boxes(region)
+        if found:
+            x1, y1, x2, y2 = found[-1]
+            box = (min(x1, x2), min(y1, y2), max(x1, x2), max(y1, y2))  # swapped corners: same box
+            if any(c > 1 for c in box):
+                if ctx.frame_size is None:
+                    return "box coordinates are not normalized to 0..1 and the frame size is unknown"
+                width, height = ctx.frame_size
+                box = (box[0] / width, box[1] / height, box[2] / width, box[3] / height)
+            if any(c < 0 or c > 1 for c in box):
+                return "box coordinates are outside the frame"
+            return box
+    return None
+
+
+def rule(label: BBoxLabel, pred, ctx: Context):
+    threshold = ctx.config.box_iou
+    if pred is None:
+        return failed(label, "iou", threshold, "no box [x1, y1, x2, y2] found in the answer")
+    if isinstance(pred, str):
+        return verdict(label, "iou", threshold, 0.0, False, 0.0, None, pred)
+    iou = iou_2d(pred, label.value)
+    return verdict(label, "iou", threshold, iou, iou > threshold, iou, list(pred),
+                   f"IoU {iou:.2f} <= {threshold} with {list(label.value)}")
+
+
+TYPE = LabelType(
+    label=BBoxLabel,
+    default_name="the object",
+    questions=(
+        "Where is {name} at time {time} of the video (a fraction from 0 to 1)? Give its bounding box as [x1, y1, x2, y2] in normalized coordinates.",
+        "Locate {name} at {time} of the way through the video. Answer with a normalized box [x1, y1, x2, y2].",
+    ),
+    question_fields=lambda label: {"time": fmt_number(label.time) if label.time is not None else "the middle"},
+    parse=parse_box,
+    rule=rule,
+    graded="IoU of the predicted and gold boxes",
+)
