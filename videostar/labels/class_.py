@@ -1,5 +1,6 @@
 """class: a class or short phrase. Parsed: the words of the final-answer line (else of the answer),
-each marked negated when a negator comes within 3 words before it in its clause. Passes: every
+each marked negated when a negator comes within 3 words before it in its clause (hyphenated or
+spaced pairs also count joined: 'cross-country' names 'crosscountry'). Passes: every
 content word (3+ letters, not a stopword) of the value or of one alias fuzzy-matches (ratio >
 ``class_fuzzy``, after stripping one suffix) a non-negated answer word, and no excluded phrase
 (``excludes``: "skiing (not slalom or crosscountry)") is named, non-negated, in the answer.
@@ -86,9 +87,12 @@ def _phrase_match(phrase: str, tokens, negated: list[bool], threshold: float) ->
 
 
 def parse_words(label: ClassLabel, answer: str, ctx: Context):
-    """(tokens, negated flags) of the answer region."""
+    """(tokens, negated flags) of the answer region; two words joined by a hyphen or a space also
+    count as one ('cross-country' names 'crosscountry')."""
     region = parse.answer_region(answer.replace("’", "'"))
     tokens = parse.words(region)
+    tokens += [(a[0] + b[0], a[1], b[2]) for a, b in zip(tokens, tokens[1:]) if b[1] - a[2] == 1
+               and region[a[2]] in " -"]
     return tokens, [parse.negated_before(region, start) for _, start, _ in tokens]
 
 
