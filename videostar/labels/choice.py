@@ -19,6 +19,7 @@ LETTERS = string.ascii_uppercase
 _LETTER_RES = (
     re.compile(r"(?<![A-Za-z0-9])[(\[]\s?([A-Z])\s?[)\]](?![A-Za-z])"),  # (B) [B]
     re.compile(r"(?<![A-Za-z0-9'(\[])([A-Z])(?=[.):,]|\*\*|\s*$)"),  # B. B) B: B, **B** and a final B
+    re.compile(r"(?<![A-Za-z0-9'(\[])([A-Z])(?=\s{1,3}(?:or|and|/)\s{1,3}[(\[]?[A-Z]\b)"),  # A or B
     re.compile(r"\b(?:option|choice|letter)\s{0,3}[:#]?\s{0,3}\(?([A-Za-z])\b", re.IGNORECASE),  # option B
 )
 _ARTICLES = {"the", "a", "an"}
