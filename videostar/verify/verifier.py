@@ -84,10 +84,7 @@ class VerifyItem:
 
 
 def judge_reply_says_yes(reply: str) -> bool | None:
-    """True/False for a reply whose first word, or whose only yes/no word, is yes/no; None otherwise."""
-    first = (reply.strip().split() or [""])[0].strip(".,!:*\"'").lower()
-    if first in ("yes", "no"):
-        return first == "yes"
+    """True/False when the reply says yes or no (and not both); None otherwise."""
     said = {m.group(1).lower() for m in _YES_NO_RE.finditer(reply[:400])}
     return (said == {"yes"}) if len(said) == 1 else None
 
