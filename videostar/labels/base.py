@@ -91,6 +91,12 @@ def verdict(label, metric: str, threshold: float, value: float | None, passed: b
                         None if value is None else float(value), float(threshold), parsed, "" if passed else reason)
 
 
+def iou_verdict(label, pred, iou: float, threshold: float) -> LabelVerdict:
+    """Ranges and boxes: pass when IoU > threshold; the graded score is the IoU."""
+    return verdict(label, "iou", threshold, iou, iou > threshold, iou, list(pred),
+                   f"IoU {iou:.2f} <= {threshold} with {list(label.value)}")
+
+
 def failed(label, metric: str, threshold: float, reason: str) -> LabelVerdict:
     return verdict(label, metric, threshold, None, False, 0.0, None, reason)
 

@@ -8,7 +8,7 @@ from typing import Literal
 
 from pydantic import model_validator
 
-from videostar.labels.base import Context, LabelType, Timed, check_time, failed, fmt_number, verdict
+from videostar.labels.base import Context, LabelType, Timed, check_time, failed, fmt_number, iou_verdict, verdict
 from videostar.verify import parse
 
 
@@ -56,20 +56,19 @@ def iou_2d(a: tuple[float, ...], b: tuple[float, ...]) -> float:
 
 def parse_box(label: BBoxLabel, answer: str, ctx: Context) -> tuple[float, ...] | str | None:
     """The box in 0..1, or a string saying why the box found cannot be normalized."""
-    for region in parse.focus_regions(answer):
-        found = parse.boxes(region)
-        if found:
-            x1, y1, x2, y2 = found[-1]
-            box = (min(x1, x2), min(y1, y2), max(x1, x2), max(y1, y2))  # swapped corners: same box
-            if any(c > 1 for c in box):
-                if ctx.frame_size is None:
-                    return "box coordinates are not normalized to 0..1 and the frame size is unknown"
-                width, height = ctx.frame_size
-                box = (box[0] / width, box[1] / height, box[2] / width, box[3] / height)
-            if any(c < 0 or c > 1 for c in box):
-                return "box coordinates are outside the frame"
-            return box
-    return None
+    found = parse.last_found(answer, parse.boxes)
+    if found is None:
+        return None
+    x1, y1, x2, y2 = found
+    box = (min(x1, x2), min(y1, y2), max(x1, x2), max(y1, y2))  # swapped corners: same box
+    if any(c > 1 for c in box):
+        if ctx.frame_size is None:
+            return "box coordinates are not normalized to 0..1 and the frame size is unknown"
+        width, height = ctx.frame_size
+        box = (box[0] / width, box[1] / height, box[2] / width, box[3] / height)
+    if any(c < 0 or c > 1 for c in box):
+        return "box coordinates are outside the frame"
+    return box
 
 
 def rule(label: BBoxLabel, pred, ctx: Context):
@@ -78,9 +77,7 @@ def rule(label: BBoxLabel, pred, ctx: Context):
         return failed(label, "iou", threshold, "no box [x1, y1, x2, y2] found in the answer")
     if isinstance(pred, str):
         return verdict(label, "iou", threshold, 0.0, False, 0.0, None, pred)
-    iou = iou_2d(pred, label.value)
-    return verdict(label, "iou", threshold, iou, iou > threshold, iou, list(pred),
-                   f"IoU {iou:.2f} <= {threshold} with {list(label.value)}")
+    return iou_verdict(label, pred, iou_2d(pred, label.value), threshold)
 
 
 TYPE = LabelType(

@@ -51,11 +51,8 @@ def _on_scale(n: parse.Number, scale: tuple[float, float] | None) -> float:
 
 
 def parse_score(label: ScoreLabel, answer: str, ctx: Context) -> float | None:
-    for region in parse.focus_regions(answer):
-        values = [n for n in parse.numbers(region) if not n.denominator]
-        if values:
-            return _on_scale(values[-1], label.scale)
-    return None
+    last = parse.last_found(answer, lambda region: [n for n in parse.numbers(region) if not n.denominator])
+    return None if last is None else _on_scale(last, label.scale)
 
 
 def rule(label: ScoreLabel, pred, ctx: Context):

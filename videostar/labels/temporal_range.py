@@ -8,7 +8,7 @@ from typing import Literal
 
 from pydantic import model_validator
 
-from videostar.labels.base import Context, LabelType, Timed, check_time, failed, fmt_number, verdict
+from videostar.labels.base import Context, LabelType, Timed, check_time, failed, fmt_number, iou_verdict
 from videostar.verify import parse
 
 
@@ -47,24 +47,19 @@ def iou_1d(a: tuple[float, float], b: tuple[float, float]) -> float:
 
 
 def parse_range(label: TemporalRangeLabel, answer: str, ctx: Context) -> tuple[float, float] | None:
-    for region in parse.focus_regions(answer):
-        found = []
-        for a, b in parse.ranges(region):
-            start, end = parse.to_time(a, label.unit, ctx.duration), parse.to_time(b, label.unit, ctx.duration)
-            if start is not None and end is not None and start < end:
-                found.append((start, end))
-        if found:
-            return found[-1]
-    return None
+    def found(region: str) -> list[tuple[float, float]]:
+        times = ((parse.to_time(a, label.unit, ctx.duration), parse.to_time(b, label.unit, ctx.duration))
+                 for a, b in parse.ranges(region))
+        return [(start, end) for start, end in times if start is not None and end is not None and start < end]
+
+    return parse.last_found(answer, found)
 
 
 def rule(label: TemporalRangeLabel, pred, ctx: Context):
     threshold = ctx.config.range_iou
     if pred is None:
         return failed(label, "iou", threshold, "no time range (start < end) found in the answer")
-    iou = iou_1d(pred, label.value)
-    return verdict(label, "iou", threshold, iou, iou > threshold, iou, list(pred),
-                   f"IoU {iou:.2f} <= {threshold} with {list(label.value)}")
+    return iou_verdict(label, pred, iou_1d(pred, label.value), threshold)
 
 
 TYPE = LabelType(

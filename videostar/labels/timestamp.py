@@ -34,12 +34,9 @@ class TimestampLabel(Timed):
 
 
 def parse_time(label: TimestampLabel, answer: str, ctx: Context) -> float | None:
-    for region in parse.focus_regions(answer):
-        times = [t for n in parse.numbers(region) if not n.denominator
-                 if (t := parse.to_time(n, label.unit, ctx.duration)) is not None]
-        if times:
-            return times[-1]
-    return None
+    return parse.last_found(answer, lambda region: [
+        t for n in parse.numbers(region) if not n.denominator
+        if (t := parse.to_time(n, label.unit, ctx.duration)) is not None])
 
 
 def rule(label: TimestampLabel, pred, ctx: Context):

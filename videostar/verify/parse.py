@@ -102,6 +102,15 @@ def answer_region(answer: str) -> str:
     return regions[0] if len(regions) > 1 and words(regions[0]) else answer
 
 
+def last_found(answer: str, find):
+    """The last of ``find(region)``'s candidates in the first focus region that has any, else None."""
+    for region in focus_regions(answer):
+        found = find(region)
+        if found:
+            return found[-1]
+    return None
+
+
 def negated_before(text: str, pos: int) -> bool:
     """True when one of the NEGATION_WINDOW words before ``pos``, within its clause, is a negator."""
     window = text[max(0, pos - 60):pos].replace("’", "'")
