@@ -1,6 +1,6 @@
 """Verifications per second per label type, with the real rules and the bundled MiniLM embedder.
 
-Rule-based types run 100,000 checks each (varied answers, half passing); embedding types run
+Rule-based types (choice included) run 100,000 checks each (varied answers, half passing); embedding types run
 fewer (they are bound by the model) and report both a cold pass (embedding everything) and a
 warm pass (embeddings cached, as when a label is checked against many answers). Also compares
 batched verification (``verify_many``) with one call per answer on the embedding types. Prints JSON.

@@ -74,14 +74,15 @@ def multiple_choice(gold: str, pool: list[str], rng: np.random.Generator, size: 
 
 
 def mc_item(sample: Sample, question: str, pool: dict[tuple, list[str]], rng: np.random.Generator,
-            prompts: Prompts) -> tuple[str, ChoiceLabel] | None:
+            prompts: Prompts, min_options: int = 4) -> tuple[str, ChoiceLabel] | None:
     """The multiple-choice form of ``question`` about ``sample``: (prompt, the correct option as a
-    ChoiceLabel). A lone choice label brings its own options; otherwise the gold answer and 3
-    distractors from its pool (None when the pool has fewer)."""
+    ChoiceLabel, which the verifier's choice rule scores replies against). A lone choice label brings
+    its own options; otherwise the gold answer and up to 3 distractors from its pool (None when that
+    makes fewer than ``min_options``: training uses the paper's 4)."""
     if len(sample.labels) == 1 and isinstance(sample.labels[0], ChoiceLabel):
         return prompts.choose.format(question=question), sample.labels[0]
     picked = multiple_choice(gold_answer(sample.labels), pool[pool_key(sample)], rng)
-    if picked is None or len(picked[0]) != 4:  # the paper's form: 3 distractors
+    if picked is None or len(picked[0]) < min_options:
         return None
     options, letter = picked
     label = ChoiceLabel(value=options[LETTERS.index(letter)], options=options)
