@@ -150,15 +150,23 @@ def test_per_task_thresholds(verifier):
     "(" * 10_000 + "0.2 to 0.5" + ")" * 9_000,    # nesting
     "\x00\xff\xfe" * 5_000,                        # binary junk
     "then a. " * 2_400,                           # thousands of steps
+    "the cup, (A) " * 1_500,                       # thousands of option mentions
+    "it starts at 1 s and ends at 2 s. " * 550,    # hundreds of start/end phrases
+    "seventy " * 2_400 + "point five",            # one long run of number words
+    "12:30:15 1:5:5 " * 1_300,                    # clock times and near-misses
+    "x1=0.1 y1=0.2 x2=" * 1_100,                  # named corners that never complete a box
 ])
 def test_hostile_answers_get_a_verdict_quickly(verifier, answer):
     labels = [parse_label(x) for x in ({"type": "temporal_range", "value": [0.2, 0.5]}, BOX,
                                         {"type": "class", "value": "cartwheel"}, {"type": "score", "value": 3},
-                                        {"type": "sequence", "value": ["a", "b"]})]
+                                        {"type": "sequence", "value": ["a", "b"]},
+                                        {"type": "timestamp", "value": 0.5},
+                                        {"type": "choice", "value": "the cup", "options": ["the cup", "cup of tea"]})]
+    verifier.embedder.encode(["load the model before the clock starts"])
     start = time.perf_counter()
     verdict = verifier.verify(labels, answer)
     assert time.perf_counter() - start < 2.0
-    assert len(verdict.labels) == 5
+    assert len(verdict.labels) == 7
     assert all(v.passed or v.reason for v in verdict.labels)
 
 

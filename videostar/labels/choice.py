@@ -77,9 +77,11 @@ def picked(options: list[str], region: str) -> list[int]:
         for m in pattern.finditer(region) if pattern else ():
             if not parse.negated_before(region, m.start()):
                 spans.append((m.start(), m.end(), index))
-    for start, end, index in spans:  # "cup" inside a mention of "cup of tea" is not a pick of "cup"
-        if not any(s <= start and end <= e and (e - s) > (end - start) for s, e, _ in spans):
+    reach = -1  # "cup" inside a mention of "cup of tea" is not a pick of "cup": skip mentions inside earlier ones
+    for start, end, index in sorted(spans, key=lambda span: (span[0], -span[1])):
+        if end > reach:
             found.add(index)
+        reach = max(reach, end)
     return sorted(found)
 
 

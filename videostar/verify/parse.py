@@ -246,6 +246,7 @@ def ranges(text: str) -> list[tuple[Number, Number]]:
     stated on either end ('from 3.1 to 7s') covers both."""
     nums = [n for n in numbers(text) if not n.denominator]
     found = number_pairs(text, nums)
+    joined = {a.start for a, _ in found}
     pending, floor = None, 0
     for n in nums:
         cue = _cue(text, n, floor)
@@ -253,7 +254,7 @@ def ranges(text: str) -> list[tuple[Number, Number]]:
         if cue == "start":
             pending = n
         elif cue == "end" and pending is not None:
-            if not any(a is pending for a, _ in found):
+            if pending.start not in joined:
                 found.append((pending, n))
             pending = None
     out = []
