@@ -74,11 +74,6 @@ def label_question(label: Label, template: str) -> str:
         + spec.question_extra(label)
 
 
-def question_extras(labels: list[Label]) -> str:
-    """What a question about these labels must show besides its text (a choice's lettered options)."""
-    return "".join(REGISTRY[label.type].question_extra(label) for label in labels)
-
-
 def gold_answer(labels: list[Label]) -> str:
     """The labels as the answer text shown for rationalization and used in direct answers."""
     if len(labels) == 1:

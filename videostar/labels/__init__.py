@@ -31,4 +31,9 @@ def _registry() -> dict[str, LabelType]:
 REGISTRY: dict[str, LabelType] = _registry()
 LABEL_TYPES: tuple[str, ...] = tuple(REGISTRY)
 
-__all__ = ["REGISTRY", "LABEL_TYPES", "Context", "LabelType", "LabelVerdict", "fmt_number"]
+
+def question_extras(labels) -> str:
+    """What a question about these labels must show besides its text (a choice's lettered options)."""
+    return "".join(REGISTRY[label.type].question_extra(label) for label in labels)
+
+__all__ = ["REGISTRY", "LABEL_TYPES", "Context", "LabelType", "LabelVerdict", "fmt_number", "question_extras"]

@@ -3,7 +3,7 @@
 Three sources: the dataset's own question (``meta.question``, e.g. STAR-benchmark), templates per
 label type (several paraphrases, the label's name filled in), and questions the model writes when
 told the labels and the task. A question about a choice label lists its options with their letters
-(``prompts.question_extras``), so answers can pick by letter. Template choice is seeded by (seed, sample id), so a resumed or
+(``labels.question_extras``), so answers can pick by letter. Template choice is seeded by (seed, sample id), so a resumed or
 re-run generation asks exactly the same questions.
 """
 
@@ -16,7 +16,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from videostar.data.manifest import Sample
-from videostar.prompts import QUESTION_TEMPLATES, label_question, question_extras
+from videostar.labels import question_extras
+from videostar.prompts import QUESTION_TEMPLATES, label_question
 
 _LIST_MARK_RE = re.compile(r"^\s*(?:\d{1,3}[.):]|[-*•]|q\d{1,3}[.:)]|question\s*\d{0,3}\s*[.:)])\s*", re.IGNORECASE)
 _SPACE_RE = re.compile(r"\s+")

@@ -18,9 +18,9 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from typing import Callable, Iterable, Sequence
+from typing import Callable, Iterable, Literal, Sequence
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field
 
 from videostar.data.labels import LABEL_TYPES, Label
 from videostar.labels import REGISTRY, Context
@@ -46,18 +46,10 @@ class VerifierConfig(BaseModel):
                                                                    "this share of the unordered one")
     class_fuzzy: float = Field(85, ge=0, le=100, description="a class word matches at fuzzy ratio > this")
     max_answer_chars: int = Field(20_000, ge=1, description="longer answers fail without being parsed")
-    judge_types: list[str] = Field(default_factory=list, description="label types verified by the judge model")
+    judge_types: list[Literal[LABEL_TYPES]] = Field(default_factory=list, description="label types verified by a judge model")
+    per_task: dict[str, dict] = Field(default_factory=dict, description="task -> overrides of the fields above")
     judge: ModelConfig | None = Field(None, description="the judge model (any backend), for judge_types")
     judge_max_new_tokens: int = Field(16, ge=1, description="tokens the judge may reply with")
-    per_task: dict[str, dict] = Field(default_factory=dict, description="task -> overrides of the fields above")
-
-    @field_validator("judge_types")
-    @classmethod
-    def _known_types(cls, value: list[str]) -> list[str]:
-        unknown = sorted(set(value) - set(LABEL_TYPES))
-        if unknown:
-            raise ValueError(f"unknown label type(s) {unknown}; choose from {list(LABEL_TYPES)}")
-        return value
 
     def for_task(self, task: str | None) -> "VerifierConfig":
         overrides = self.per_task.get(task or "", {})
