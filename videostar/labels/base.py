@@ -91,8 +91,14 @@ def verdict(label, metric: str, threshold: float, value: float | None, passed: b
                         None if value is None else float(value), float(threshold), parsed, "" if passed else reason)
 
 
-def iou_verdict(label, pred, iou: float, threshold: float) -> LabelVerdict:
-    """Ranges and boxes: pass when IoU > threshold; the graded score is the IoU."""
+def iou_rule(label, pred, iou_of: Callable, threshold: float, missing: str) -> LabelVerdict:
+    """Ranges and boxes: pass when IoU > threshold; the graded score is the IoU. ``pred`` None means
+    nothing was found (``missing`` says what); a string says why what was found cannot be used."""
+    if pred is None:
+        return failed(label, "iou", threshold, missing)
+    if isinstance(pred, str):
+        return verdict(label, "iou", threshold, 0.0, False, 0.0, None, pred)
+    iou = iou_of(pred, label.value)
     return verdict(label, "iou", threshold, iou, iou > threshold, iou, list(pred),
                    f"IoU {iou:.2f} <= {threshold} with {list(label.value)}")
 

@@ -8,7 +8,7 @@ from typing import Literal
 
 from pydantic import model_validator
 
-from videostar.labels.base import Context, LabelType, Timed, check_time, failed, fmt_number, iou_verdict, verdict
+from videostar.labels.base import Context, LabelType, Timed, check_time, fmt_number, iou_rule
 from videostar.verify import parse
 
 
@@ -72,12 +72,7 @@ def parse_box(label: BBoxLabel, answer: str, ctx: Context) -> tuple[float, ...] 
 
 
 def rule(label: BBoxLabel, pred, ctx: Context):
-    threshold = ctx.config.box_iou
-    if pred is None:
-        return failed(label, "iou", threshold, "no box [x1, y1, x2, y2] found in the answer")
-    if isinstance(pred, str):
-        return verdict(label, "iou", threshold, 0.0, False, 0.0, None, pred)
-    return iou_verdict(label, pred, iou_2d(pred, label.value), threshold)
+    return iou_rule(label, pred, iou_2d, ctx.config.box_iou, "no box [x1, y1, x2, y2] found in the answer")
 
 
 TYPE = LabelType(

@@ -8,7 +8,7 @@ from typing import Literal
 
 from pydantic import model_validator
 
-from videostar.labels.base import Context, LabelType, Timed, check_time, failed, fmt_number, iou_verdict
+from videostar.labels.base import Context, LabelType, Timed, check_time, fmt_number, iou_rule
 from videostar.verify import parse
 
 
@@ -56,10 +56,7 @@ def parse_range(label: TemporalRangeLabel, answer: str, ctx: Context) -> tuple[f
 
 
 def rule(label: TemporalRangeLabel, pred, ctx: Context):
-    threshold = ctx.config.range_iou
-    if pred is None:
-        return failed(label, "iou", threshold, "no time range (start < end) found in the answer")
-    return iou_verdict(label, pred, iou_1d(pred, label.value), threshold)
+    return iou_rule(label, pred, iou_1d, ctx.config.range_iou, "no time range (start < end) found in the answer")
 
 
 TYPE = LabelType(
