@@ -1,6 +1,6 @@
 """Verifications per second per label type, with the real rules and the bundled MiniLM embedder.
 
-Rule-based types run 100,000 checks each (varied answers, half passing); embedding types run
+Rule-based types (choice included) run 100,000 checks each (varied answers, half passing); embedding types run
 fewer (they are bound by the model) and report both a cold pass (embedding everything) and a
 warm pass (embeddings cached, as when a label is checked against many answers). Also compares
 batched verification (``verify_many``) with one call per answer on the embedding types. Prints JSON.
@@ -29,7 +29,9 @@ def make_items(kind: str, n: int, rng: random.Random) -> list[VerifyItem]:
             s = rng.uniform(0, 0.5)
             label = {"type": kind, "value": [round(s, 3), round(s + 0.3, 3)]}
             d = rng.choice([0.02, 0.3])
-            answer = f"Step by step: the action starts around {s + d:.2f}. Final answer: from {s + d:.2f} to {s + 0.3 + d:.2f}."
+            answer = (f"Step by step: the action kicks off near {s + d:.2f}. It is over by {s + 0.3 + d:.2f}."
+                      if i % 2 else f"Step by step: it starts around {s + d:.2f}. "
+                                    f"Final answer: from {s + d:.2f} to {s + 0.3 + d:.2f}.")
         elif kind == "bbox":
             x, y = rng.uniform(0, 0.5), rng.uniform(0, 0.5)
             label = {"type": kind, "value": [round(x, 3), round(y, 3), round(x + 0.3, 3), round(y + 0.3, 3)]}
@@ -48,6 +50,11 @@ def make_items(kind: str, n: int, rng: random.Random) -> list[VerifyItem]:
             label = {"type": kind, "value": g}
             shown = g if rng.random() < 0.5 else rng.choice(CLASSES)
             answer = f"Looking at the motion frame by frame, the person is {shown}. Final answer: {shown}."
+        elif kind == "choice":
+            options = rng.sample(CLASSES, 4)
+            label = {"type": kind, "value": options[0], "options": options}
+            shown = rng.choice(options[:2])
+            answer = f"Comparing the options with the video, it is {shown}. Final answer: ({'ABCD'[options.index(shown)]})"
         elif kind == "text":
             g = f"A {rng.choice(['red', 'blue', 'green'])} {rng.choice(['square', 'circle'])} moves {rng.choice(['left', 'up'])} number {i}."
             label = {"type": kind, "value": g}
@@ -79,7 +86,7 @@ def main() -> None:
     embedder = Embedder()
     embedder.encode(["warm up"])
     results = {}
-    for kind in ("temporal_range", "bbox", "score", "timestamp", "class"):
+    for kind in ("temporal_range", "bbox", "score", "timestamp", "class", "choice"):
         items = make_items(kind, args.n, rng)
         per_second, pass_rate = rate(Verifier(embedder=embedder), items, batch=1024)
         results[kind] = {"checks": args.n, "per_second": round(per_second), "pass_rate": round(pass_rate, 3)}

@@ -1,6 +1,7 @@
 """Every prompt videostar sends, in one place; a run config can override any of them by name.
 
-Placeholders use str.format: {question}, {answer}, {task}, {labels}, {n}, {name}, {time}, {scale}.
+Placeholders use str.format: {question}, {answer}, {task}, {labels}, {n}, {options}; question
+templates (with each label type, videostar.labels) use {name} and the type's own ({time}, {scale}).
 Answers are asked to end with a "Final answer:" line, which is where the verifiers read first.
 """
 
@@ -8,42 +9,12 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict
 
-from videostar.data.labels import Label, fmt_number
+from videostar.data.labels import Label
+from videostar.labels import REGISTRY
 
-# Question templates per label type; {name} is the label's name (what it labels).
-QUESTION_TEMPLATES: dict[str, list[str]] = {
-    "class": [
-        "What is the {name} in this video?",
-        "Watch the video carefully. What is the {name}?",
-        "Based on what happens in the video, identify the {name}.",
-    ],
-    "temporal_range": [
-        "Find the part of the video where {name}. Give its start and end as fractions of the video's length (0 to 1).",
-        "During which segment of the video is it true that {name}? Answer with start and end times between 0 and 1.",
-    ],
-    "bbox": [
-        "Where is {name} at time {time} of the video (a fraction from 0 to 1)? Give its bounding box as [x1, y1, x2, y2] in normalized coordinates.",
-        "Locate {name} at {time} of the way through the video. Answer with a normalized box [x1, y1, x2, y2].",
-    ],
-    "timestamp": [
-        "At what point of the video is it that {name}? Answer with a time as a fraction of the video (0 to 1).",
-        "When in the video is it that {name}? Give the moment as a number between 0 and 1.",
-    ],
-    "score": [
-        "What is the {name} for this video? Answer with a number{scale}.",
-        "Estimate the {name} shown in this video, as a number{scale}.",
-    ],
-    "text": [
-        "Describe what happens in this video.",
-        "Give a short description of the video.",
-    ],
-    "sequence": [
-        "List the {name}, from first to last.",
-        "Describe the {name}, in the order they happen.",
-    ],
-}
-DEFAULT_NAMES = {"class": "label", "temporal_range": "the event happens", "bbox": "the object",
-                 "timestamp": "the event happens", "score": "score", "text": "description", "sequence": "steps"}
+# Question templates and default names per label type: defined with each type (videostar.labels).
+QUESTION_TEMPLATES: dict[str, list[str]] = {t: list(spec.questions) for t, spec in REGISTRY.items()}
+DEFAULT_NAMES: dict[str, str] = {t: spec.default_name for t, spec in REGISTRY.items()}
 
 
 # The judge verifier's question (verify/verifier.py, ``judge_types``).
@@ -91,15 +62,16 @@ class Prompts(BaseModel):
         "fixes every problem the critique found. Give only the improved answer."
     )
     multiple_choice: str = "{question}\nOptions:\n{options}\nAnswer with the letter of the correct option."
+    # the multiple-choice form of a question that already lists its options (a choice label's)
+    choose: str = "{question}\nAnswer with the letter of the correct option."
 
 
 def label_question(label: Label, template: str) -> str:
-    """Fill a question template with a label's name, time and scale."""
-    name = label.name or DEFAULT_NAMES[label.type]
-    time = fmt_number(label.time) if getattr(label, "time", None) is not None else "the middle"
-    scale = f" between {fmt_number(label.scale[0])} and {fmt_number(label.scale[1])}" \
-        if getattr(label, "scale", None) else ""
-    return template.format(name=name, time=time, scale=scale)
+    """Fill a question template with the label's name (and its type's own fields: a box's time, a
+    score's scale), then add what any question about it must show (a choice's lettered options)."""
+    spec = REGISTRY[label.type]
+    return template.format(name=label.name or spec.default_name, **spec.question_fields(label)) \
+        + spec.question_extra(label)
 
 
 def gold_answer(labels: list[Label]) -> str:

@@ -78,3 +78,33 @@ def test_seconds_labels_normalize_with_the_duration_and_refuse_without_it():
     assert box.normalized(3.0).time == 0.5
     # normalized labels pass through unchanged
     assert parse_label({"type": "timestamp", "value": 0.3}).normalized(None).value == 0.3
+
+
+def test_class_exclusions_from_the_value_or_the_field():
+    label = parse_label({"type": "class", "value": "skiing (not slalom or crosscountry)"})
+    assert (label.value, label.excludes) == ("skiing", ["slalom", "crosscountry"])
+    assert label_to_json(label) == {"type": "class", "value": "skiing", "excludes": ["slalom", "crosscountry"]}
+    assert parse_label(label_to_json(label)) == label
+    label = parse_label({"type": "class", "value": "dancing (not ballet, tap, nor salsa)", "excludes": ["disco"]})
+    assert label.excludes == ["disco", "ballet", "tap", "salsa"]
+    assert parse_label({"type": "class", "value": "(not this)"}).value == "(not this)"  # nothing left: kept as is
+
+
+def test_choice_labels():
+    label = parse_label({"type": "choice", "value": "The cup.", "options": ["The table.", "The cup."]})
+    assert label.letter == "B" and label.render() == "(B) The cup."
+    for bad, fragment in [({"value": "x", "options": ["a", "b"]}, "not one of the options"),
+                          ({"value": "a", "options": ["a", "a"]}, "distinct"),
+                          ({"value": "a", "options": ["a"]}, "at least 2")]:
+        with pytest.raises(ValidationError, match=fragment):
+            parse_label({"type": "choice", **bad})
+
+
+@pytest.mark.parametrize("data", [
+    {"type": "score", "value": float("nan")},
+    {"type": "timestamp", "value": float("inf"), "unit": "seconds"},
+    {"type": "temporal_range", "value": [0, float("nan")]},
+])
+def test_nan_and_infinity_are_rejected(data):
+    with pytest.raises(ValidationError, match="finite"):
+        parse_label(data)

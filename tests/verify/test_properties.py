@@ -3,7 +3,9 @@
 from hypothesis import given
 from hypothesis import strategies as st
 
-from videostar.verify.rules import iou_1d, iou_2d, relative_error
+from videostar.labels.bbox import iou_2d
+from videostar.labels.score import relative_error
+from videostar.labels.temporal_range import iou_1d
 
 unit = st.floats(0, 1, allow_nan=False)
 

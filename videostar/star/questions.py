@@ -2,7 +2,8 @@
 
 Three sources: the dataset's own question (``meta.question``, e.g. STAR-benchmark), templates per
 label type (several paraphrases, the label's name filled in), and questions the model writes when
-told the labels and the task. Template choice is seeded by (seed, sample id), so a resumed or
+told the labels and the task. A question about a choice label lists its options with their letters
+(``labels.question_extras``), so answers can pick by letter. Template choice is seeded by (seed, sample id), so a resumed or
 re-run generation asks exactly the same questions.
 """
 
@@ -14,6 +15,7 @@ import re
 import numpy as np
 
 from videostar.data.manifest import Sample
+from videostar.labels import question_extras
 from videostar.prompts import QUESTION_TEMPLATES, label_question
 from videostar.store.records import Question
 
@@ -31,7 +33,8 @@ def template_questions(sample: Sample, per_sample: int = 1, seed: int = 0) -> li
     """The dataset's question (if any) and ``per_sample`` distinct template questions."""
     out = []
     if isinstance(sample.meta.get("question"), str) and sample.meta["question"].strip():
-        out.append(Question(f"{sample.id}/d0", sample.id, "dataset", sample.meta["question"].strip()))
+        text = sample.meta["question"].strip() + question_extras(sample.labels)  # a choice lists its options
+        out.append(Question(f"{sample.id}/d0", sample.id, "dataset", text))
     rng = _rng(seed, sample.id)
     orders = [rng.permutation(len(QUESTION_TEMPLATES[label.type])) for label in sample.labels]
     for k in range(min(per_sample, min(len(o) for o in orders))):

