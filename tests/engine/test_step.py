@@ -33,3 +33,15 @@ def test_step_is_pure_and_reads_seconds_against_the_clip():
                                                                                    ("s/t0", "answer", 1, True)]
     unverified = generate_rows("a0", batch, frames, ConstantBackend("Final answer: 0.5"), params, None)
     assert [r.passed for r in unverified] == [False, False] and unverified[0].verdict["labels"] == []
+
+
+def test_step_reads_pixel_boxes_against_the_frames_the_model_saw():
+    """A box answered in pixels of the 80x40 frames shown is the normalized box [0.25, 0.5, 0.75, 1]."""
+    sample = Sample.model_validate({"id": "s", "video": "v.mp4", "task": "where",
+                                    "labels": [{"type": "bbox", "value": [0.25, 0.5, 0.75, 1.0]}]})
+    batch = [Work(sample, "Where is it?", Question("s/t0", "s", "template", "Where is it?"), 0)]
+    frames = [Frames.from_array(np.zeros((2, 40, 80, 3), np.uint8))]
+    params = SamplingParams(temperature=0.0, max_new_tokens=4)
+    (row,) = generate_rows("answer", batch, frames, ConstantBackend("Final answer: [20, 20, 60, 40]"), params,
+                           Verifier())
+    assert row.passed and row.score == 1.0

@@ -117,3 +117,28 @@ def test_star_style_choice_sample_from_questions_to_mc_training_form(tmp_path):
     out = export([mc], tmp_path / "mc.jsonl", "trl", {"num_frames": 8})
     record = json.loads(out.read_text())
     assert record["form"] == "mc" and record["messages"][1]["content"][0]["text"] == "(B) The clothes."
+
+
+class QuestionWriter:
+    """Stands in for a model at the model boundary: writes one question when asked for questions."""
+
+    name = "scripted"
+
+    def generate(self, requests, params):
+        return [Reply("1. Which object did the person tidy up?", 10, 5) for _ in requests]
+
+
+def test_model_written_questions_about_a_choice_list_its_options(tmp_path):
+    video = write_video(tmp_path / "v.mp4", gray_frames(16), fps=8)
+    sample = Sample(id="q1", video=str(video), task="qa",
+                    labels=[ChoiceLabel(value="The clothes.", options=OPTIONS, name="answer")])
+    write_manifest([sample], tmp_path / "m.jsonl")
+    config = GenerateConfig.model_validate({"model": {"path": "unused"}, "manifest": str(tmp_path / "m.jsonl"),
+                                            "run_dir": str(tmp_path / "run"), "steps": [],
+                                            "questions": {"templates_per_sample": 0, "model_questions": 1}})
+    with Ledger(config.run_dir) as ledger:
+        Generation(config, QuestionWriter(), Verifier(), ledger).run()
+        (question,) = ledger.questions()
+    assert question.source == "model"
+    assert question.text == ("Which object did the person tidy up?\nOptions:\n(A) The table.\n(B) The clothes.\n"
+                             "(C) The cup.\n(D) The door.")

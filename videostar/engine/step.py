@@ -28,7 +28,9 @@ def verdicts(batch: Sequence[Work], frames: Sequence[Frames], texts: Sequence[st
     """Each text checked against its sample's labels, times read against the clip's own duration."""
     if verifier is None:
         return [UNVERIFIED] * len(batch)
-    return verifier.verify_many(VerifyItem(w.sample.labels, text, clip_duration(w.sample, f), w.sample.task)
+    # Boxes answered in pixels are read against the frames the model was shown (after max_pixels).
+    return verifier.verify_many(VerifyItem(w.sample.labels, text, clip_duration(w.sample, f), w.sample.task,
+                                           (f.info.width, f.info.height))
                                 for w, f, text in zip(batch, frames, texts))
 
 

@@ -15,6 +15,7 @@ from videostar.engine.engine import Engine, Progress
 from videostar.engine.work import Work
 from videostar.models.backend import Backend
 from videostar.prompts import gold_answer
+from videostar.labels import question_extras
 from videostar.star.questions import Question, parse_model_questions, template_questions
 from videostar.store.ledger import Ledger
 from videostar.verify.verifier import Verifier
@@ -39,7 +40,7 @@ class Generation:
                     for s in self.engine.unskipped(samples) if s.id not in have]
             for batch, replies in self.engine.ask("questions", todo):
                 self.ledger.add_questions(
-                    Question(f"{w.sample.id}/m{k}", w.sample.id, "model", text)
+                    Question(f"{w.sample.id}/m{k}", w.sample.id, "model", text + question_extras(w.sample.labels))
                     for w, reply in zip(batch, replies)
                     for k, text in enumerate(parse_model_questions(reply.text, qc.model_questions, qc.max_chars)))
             self.ledger.mark_done("questions:model")
