@@ -534,5 +534,51 @@ def toy_pretrain(
                   f"loss {record['losses'][0]:.3f} -> {record['losses'][-1]:.3f}, {record['minutes']} min; wrote {out}")
 
 
+# ---------------------------------------------------------------------------------------------- grpo (issue 16)
+def _dotted_overrides(pairs: list[str]) -> dict:
+    """``key.sub=value`` pairs (values read as YAML: numbers, booleans, lists) -> {dotted key: value}."""
+    import yaml
+
+    out = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            _fail(f"override {pair!r}: expected key=value (e.g. learning_rate=1e-5 or reward.format_weight=0.2)")
+        out[key.strip()] = yaml.safe_load(value)
+    return out
+
+
+@app.command("grpo")
+def grpo_cmd(
+    config: Path = typer.Option(..., help="YAML run config (GRPORunConfig)."),
+    overrides: Optional[list[str]] = typer.Argument(None, help="Dotted overrides after the options: key=value ..."),
+    resume: bool = typer.Option(False, help="Continue the run in output_dir from its newest checkpoint."),
+) -> None:
+    """GRPO on a labeled manifest: the verifiers' checks of every label are the reward."""
+    from videostar.rl.config import GRPORunConfig
+    from videostar.rl.run import latest_checkpoint, run_grpo
+    from videostar.store.lock import RunLockedError
+
+    settings = _load_or_fail(GRPORunConfig, config, _dotted_overrides(overrides or []))
+    out = settings.output_dir
+    if (latest_checkpoint(out) or (out / "rollouts.sqlite").exists()) and not resume:
+        _fail(f"{out} already holds a GRPO run: pass --resume to continue it, or choose another output_dir")
+    try:
+        result = run_grpo(settings, say=console.print)
+    except (RunLockedError, ValueError, FileNotFoundError) as err:
+        _fail(str(err))
+    steps = result.metrics["log"]
+    if steps:
+        table = Table("step", "reward", "pass rate", *sorted(k for k in steps[-1] if k.startswith("reward/")),
+                      "completion tokens", "KL")
+        for entry in (steps[0], steps[-1]) if len(steps) > 1 else steps:
+            table.add_row(str(entry["step"]), f"{entry['reward']:.3f}", f"{entry.get('pass_rate', 0):.1%}",
+                          *[f"{entry.get(k, float('nan')):.3f}" for k in sorted(k for k in steps[-1]
+                                                                                if k.startswith("reward/"))],
+                          f"{entry.get('completion_length', 0):.1f}", f"{entry.get('kl', 0):.4f}")
+        console.print(table)
+    console.print(f"model: {result.model_dir}; metrics: {out / 'metrics.json'}; rollouts: {out / 'rollouts.sqlite'}")
+
+
 if __name__ == "__main__":
     app()

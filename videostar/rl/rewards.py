@@ -55,7 +55,7 @@ def score_completions(verifier: Verifier, labels: list[list[Label]], answers: li
         results.append(RewardResult(
             reward=label_reward + settings.format_weight * fmt, label_reward=label_reward, format_reward=fmt,
             passed=verdict.passed,
-            labels=[{"type": v.type, "name": v.name, "score": round(s, 4), "passed": v.passed, "reason": v.reason}
+            labels=[{"type": v.type, "name": v.name, "score": s, "passed": v.passed, "reason": v.reason}
                     for v, s in zip(verdict.labels, scores)]))
     return results
 
