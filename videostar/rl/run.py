@@ -61,7 +61,7 @@ def grpo_args(config: GRPORunConfig, use_vllm: bool):
         max_completion_length=config.max_completion_length, temperature=config.temperature, top_p=config.top_p,
         logging_steps=1, save_steps=config.save_steps, save_total_limit=config.save_total_limit,
         report_to=config.report_to, seed=config.seed, data_seed=config.seed, bf16=_bf16(config.bf16),
-        gradient_checkpointing=config.gradient_checkpointing, remove_unused_columns=False,
+        activation_checkpointing=config.gradient_checkpointing, remove_unused_columns=False,
         dataloader_num_workers=0, dataloader_pin_memory=torch.cuda.is_available(), disable_tqdm=False,
         use_vllm=use_vllm, vllm_mode=config.vllm.mode, vllm_gpu_memory_utilization=config.vllm.gpu_memory_utilization,
         vllm_enable_sleep_mode=config.vllm.enable_sleep_mode, log_completions=False,
