@@ -26,7 +26,7 @@ def _config(manifest, out, **overrides) -> GRPORunConfig:
     from videostar.toyworld.pretrain import DEMO_FRAMES
 
     settings = dict(model=str(BASE_MODEL), manifest=manifest, output_dir=out, frames=DEMO_FRAMES, group_size=8,
-                    batch_size=4, steps=14, learning_rate=1e-3, beta=0.0, lora=None, max_completion_length=32,
+                    batch_size=4, steps=12, learning_rate=1e-3, beta=0.0, lora=None, max_completion_length=32,
                     reward={"graded": False}, device="cpu", save_steps=1000, seed=0)
     return GRPORunConfig(**{**settings, **overrides})
 
@@ -36,11 +36,11 @@ def test_grpo_raises_the_training_reward_on_a_toy_task(last_color_manifest, tmp_
 
     result = run_grpo(_config(last_color_manifest, tmp_path))
     rewards = [entry["reward"] for entry in result.metrics["log"]]
-    assert len(rewards) == 14
+    assert len(rewards) == 12
     first, last = sum(rewards[:3]) / 3, sum(rewards[-3:]) / 3
-    assert last >= first + 0.1, rewards  # measured: 0.43 -> 0.64 (every step sees the same 4 prompts x 8)
+    assert last >= first + 0.1, rewards  # measured: 0.43 -> 0.57 (every step sees the same 4 prompts x 8)
     with RolloutLedger(tmp_path) as ledger:
-        assert ledger.count() == 14 * 32
+        assert ledger.count() == 12 * 32
         steps = ledger.step_rewards()
     assert [s["reward"] for s in steps] == pytest.approx(rewards, abs=1e-4)  # the ledger holds what was trained on
     assert (result.model_dir / "model.safetensors").exists()

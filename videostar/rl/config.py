@@ -13,7 +13,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from videostar.data.labels import LABEL_TYPES
 from videostar.prompts import Prompts
@@ -33,14 +33,15 @@ class RewardSettings(BaseModel):
     format_weight: float = Field(0.0, ge=0, description="weight of the format reward; 0 turns it off")
     max_repeated_ngram_share: float = Field(0.5, gt=0, le=1, description="format: share of repeated 4-grams allowed")
 
-    @model_validator(mode="after")
-    def _known_types(self) -> "RewardSettings":
-        unknown = sorted(set(self.weights) - set(LABEL_TYPES))
+    @field_validator("weights")
+    @classmethod
+    def _known_types(cls, weights: dict[str, float]) -> dict[str, float]:
+        unknown = sorted(set(weights) - set(LABEL_TYPES))
         if unknown:
-            raise ValueError(f"weights: unknown label type(s) {unknown}; choose from {list(LABEL_TYPES)}")
-        if any(w < 0 for w in self.weights.values()):
-            raise ValueError("weights: label weights must be >= 0")
-        return self
+            raise ValueError(f"unknown label type(s) {unknown}; choose from {list(LABEL_TYPES)}")
+        if any(w < 0 for w in weights.values()):
+            raise ValueError("label weights must be >= 0")
+        return weights
 
     def weight(self, label_type: str) -> float:
         return self.weights.get(label_type, 1.0)
