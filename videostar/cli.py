@@ -569,12 +569,11 @@ def grpo_cmd(
         _fail(str(err))
     steps = result.metrics["log"]
     if steps:
-        table = Table("step", "reward", "pass rate", *sorted(k for k in steps[-1] if k.startswith("reward/")),
-                      "completion tokens", "KL")
+        parts = sorted(k for k in steps[-1] if k.startswith("reward/"))  # reward/<label type>, reward/format
+        table = Table("step", "reward", "pass rate", *[k.split("/", 1)[1] for k in parts], "completion tokens", "KL")
         for entry in (steps[0], steps[-1]) if len(steps) > 1 else steps:
             table.add_row(str(entry["step"]), f"{entry['reward']:.3f}", f"{entry.get('pass_rate', 0):.1%}",
-                          *[f"{entry.get(k, float('nan')):.3f}" for k in sorted(k for k in steps[-1]
-                                                                                if k.startswith("reward/"))],
+                          *[f"{entry.get(k, float('nan')):.3f}" for k in parts],
                           f"{entry.get('completion_length', 0):.1f}", f"{entry.get('kl', 0):.4f}")
         console.print(table)
     console.print(f"model: {result.model_dir}; metrics: {out / 'metrics.json'}; rollouts: {out / 'rollouts.sqlite'}")

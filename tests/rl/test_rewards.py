@@ -98,4 +98,5 @@ def test_trl_reward_function_logs_metrics_per_label_type(verifier):
                     completion_ids=[[1, 2], [3]], sample_id=["s1", "s1"], log_metric=logged.__setitem__)
     assert values[0] == 1.0 and values[1] < 1.0
     assert logged["pass_rate"] == 0.5 and logged["reward/class"] == pytest.approx(sum(values) / 2)
+    assert "reward/format" not in logged  # the format reward is off
     assert step_metrics([]) == {"pass_rate": 0.0, "reward/format": 0.0}

@@ -87,7 +87,7 @@ class VerifiedReward:
         results = score_completions(self.verifier, [s.labels for s in samples], answers, self.settings,
                                     [self.clips.duration(i) for i in sample_id], [s.task for s in samples])
         if log_metric is not None:
-            for name, value in step_metrics(results).items():
+            for name, value in step_metrics(results, with_format=self.settings.format_weight > 0).items():
                 log_metric(name, value)
         if self.ledger is not None and trainer_state is not None:
             from videostar.rl.ledger import Rollout
@@ -100,7 +100,7 @@ class VerifiedReward:
         return [r.reward for r in results]
 
 
-def step_metrics(results: list[RewardResult]) -> dict[str, float]:
+def step_metrics(results: list[RewardResult], with_format: bool = True) -> dict[str, float]:
     """Mean score per label type (``reward/<type>``), pass rate, and the format reward's mean."""
     by_type: dict[str, list[float]] = {}
     for result in results:
@@ -108,5 +108,6 @@ def step_metrics(results: list[RewardResult]) -> dict[str, float]:
             by_type.setdefault(label["type"], []).append(label["score"])
     metrics = {f"reward/{kind}": sum(v) / len(v) for kind, v in sorted(by_type.items())}
     metrics["pass_rate"] = sum(r.passed for r in results) / max(len(results), 1)
-    metrics["reward/format"] = sum(r.format_reward for r in results) / max(len(results), 1)
+    if with_format:
+        metrics["reward/format"] = sum(r.format_reward for r in results) / max(len(results), 1)
     return metrics
