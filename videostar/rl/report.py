@@ -3,19 +3,13 @@
 from __future__ import annotations
 
 import base64
-import html
 import io
 import json
 from pathlib import Path
 
 from videostar.atomic import write_bytes
+from videostar.report import _table
 from videostar.rl.ledger import RolloutLedger
-
-
-def _table(headers: list[str], rows: list[list]) -> str:
-    head = "".join(f"<th>{html.escape(str(h))}</th>" for h in headers)
-    body = "".join("<tr>" + "".join(f"<td>{html.escape(str(c))}</td>" for c in row) + "</tr>" for row in rows)
-    return f"<table><tr>{head}</tr>{body}</table>"
 
 
 def grpo_section(run_dir: Path, plt, examples: int = 8) -> str:

@@ -10,6 +10,7 @@ steps after it are discarded and redone, so none is duplicated.
 from __future__ import annotations
 
 import importlib.util
+import json
 import os
 from pathlib import Path
 from typing import Callable
@@ -79,8 +80,6 @@ def _metrics_callback(path: Path):
             self.steps: list[dict] = []
 
         def on_train_begin(self, args, state, control, **kwargs):
-            import json
-
             old = json.loads(path.read_text())["steps"] if path.exists() else []
             self.steps = [entry for entry in old if entry["step"] <= state.global_step]
 
@@ -126,14 +125,13 @@ def run_grpo(config: GRPORunConfig, callbacks: list | None = None,
     from videostar.rl.trainer import VideoGRPOTrainer  # first: makes torchvision importable for the rest
 
     from datasets import Dataset
-    from peft import LoraConfig
 
     from videostar.models.hf import load_processor_and_model
     from videostar.rl.data import Clips, prompt_rows
     from videostar.rl.ledger import RolloutLedger
     from videostar.rl.rewards import VerifiedReward
     from videostar.store.lock import RunLock
-    from videostar.train.trainers import merge_adapter
+    from videostar.train.trainers import _peft, merge_adapter  # _peft reads only ``config.lora``
     from videostar.verify.verifier import Verifier
 
     out = Path(config.output_dir)
@@ -149,12 +147,10 @@ def run_grpo(config: GRPORunConfig, callbacks: list | None = None,
             reward = VerifiedReward(Verifier(config.verifier), config.reward, clips, ledger,
                                     process_index=int(os.environ.get("RANK", "0")))
             lora = config.lora
-            peft = LoraConfig(r=lora.r, lora_alpha=lora.alpha, lora_dropout=lora.dropout,
-                              target_modules=lora.target_modules, task_type="CAUSAL_LM") if lora else None
             trainer = VideoGRPOTrainer(
                 model=model, reward_funcs=[reward], args=grpo_args(config, _use_vllm(config)),
                 train_dataset=Dataset.from_list(prompt_rows(samples, config.prompts, config.seed)),
-                processing_class=processor, peft_config=peft, clips=clips,
+                processing_class=processor, peft_config=_peft(config), clips=clips,
                 callbacks=[_ledger_resume_callback(ledger), _metrics_callback(out / METRICS_FILE),
                            *(callbacks or [])])
             checkpoint = latest_checkpoint(out)
@@ -167,8 +163,6 @@ def run_grpo(config: GRPORunConfig, callbacks: list | None = None,
         trainer.save_model(str(final))
         processor.save_pretrained(final)
         model_dir = merge_adapter(trainer.model, processor, out / "merged") if lora and config.merge else final
-        import json
-
         steps = json.loads((out / METRICS_FILE).read_text())["steps"] if (out / METRICS_FILE).exists() else []
         losses = [e["loss"] for e in steps if "loss" in e]
         return TrainResult(model_dir=model_dir, losses=losses, metrics={"steps": trainer.state.global_step,
