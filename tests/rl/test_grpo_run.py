@@ -75,7 +75,8 @@ def test_a_killed_run_resumes_from_its_checkpoint_without_duplicating_rollouts(l
     from videostar.report import write_report
     from videostar.rl.run import run_grpo
 
-    config = _config(last_color_manifest, tmp_path, steps=4, save_steps=2, batch_size=2, group_size=4, beta=0.04)
+    config = _config(last_color_manifest, tmp_path, steps=4, save_steps=2, batch_size=2, group_size=4, beta=0.04,
+                     micro_batches=2)  # each step: 8 completions, trained 4 at a time
     saved, first = {}, {}
     with pytest.raises(_Killed):
         run_grpo(config, callbacks=_callbacks(saved, first, kill_at=3))

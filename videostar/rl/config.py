@@ -13,7 +13,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from videostar.data.labels import LABEL_TYPES
 from videostar.prompts import Prompts
@@ -74,6 +74,8 @@ class GRPORunConfig(BaseModel):
     reward: RewardSettings = RewardSettings()
     group_size: int = Field(8, ge=2, description="G: completions per prompt (the group advantages are taken over)")
     batch_size: int = Field(4, ge=1, description="prompts per optimizer step (each gets group_size completions)")
+    micro_batches: int = Field(1, ge=1, description="forward/backward passes the step's batch_size x group_size "
+                                                    "completions are split into (gradient accumulation, for memory)")
     steps: int = Field(100, ge=1, description="optimizer steps")
     learning_rate: float = Field(1e-5, gt=0)
     beta: float = Field(0.04, ge=0, description="KL penalty to the reference model (0: no reference model)")
@@ -97,3 +99,10 @@ class GRPORunConfig(BaseModel):
     merge: bool = Field(True, description="LoRA: also write a standalone merged model to OUTPUT_DIR/merged")
     frame_cache_bytes: int = Field(2 * 1024**3, ge=0)
     seed: int = 0
+
+    @model_validator(mode="after")
+    def _micro_batches_divide_the_step(self) -> "GRPORunConfig":
+        rows = self.batch_size * self.group_size
+        if rows % self.micro_batches:
+            raise ValueError(f"micro_batches: must divide batch_size x group_size = {rows}, got {self.micro_batches}")
+        return self

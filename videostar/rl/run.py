@@ -47,16 +47,21 @@ def _use_vllm(config: GRPORunConfig) -> bool:
 
 
 def grpo_args(config: GRPORunConfig, use_vllm: bool):
-    """TRL's GRPOConfig: one generation batch (batch_size prompts x group_size) per optimizer step."""
+    """TRL's GRPOConfig: one generation batch (batch_size prompts x group_size) per optimizer step,
+    split into ``micro_batches`` forward/backward passes."""
+    from videostar.compat import ensure_torchvision_importable
+
+    ensure_torchvision_importable()  # TRL imports transformers, which imports torchvision
     import torch
     from trl import GRPOConfig
 
     from videostar.train.trainers import _bf16
 
-    rows = config.batch_size * config.group_size
+    rows = config.batch_size * config.group_size // config.micro_batches
     return GRPOConfig(
-        output_dir=str(config.output_dir), per_device_train_batch_size=rows, gradient_accumulation_steps=1,
-        steps_per_generation=1, num_generations=config.group_size, max_steps=config.steps,
+        output_dir=str(config.output_dir), per_device_train_batch_size=rows,
+        gradient_accumulation_steps=config.micro_batches, steps_per_generation=config.micro_batches,
+        num_generations=config.group_size, max_steps=config.steps,
         learning_rate=config.learning_rate, lr_scheduler_type="constant", beta=config.beta, epsilon=config.epsilon,
         num_iterations=config.iterations, loss_type=config.loss_type, scale_rewards=config.scale_rewards,
         max_completion_length=config.max_completion_length, temperature=config.temperature, top_p=config.top_p,
