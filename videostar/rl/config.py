@@ -58,13 +58,11 @@ class VLLMSettings(BaseModel):
     enable_sleep_mode: bool = False
 
 
-class GRPORunConfig(BaseModel):
-    """One GRPO run on a labeled manifest (``videostar grpo --config``)."""
+class GRPOSettings(BaseModel):
+    """GRPO's knobs, without the model and data: what a loop (``star`` with ``rl: grpo``) reuses
+    every cycle, as ``TrainSettings`` is to ``TrainConfig``."""
 
     model_config = ConfigDict(extra="forbid")
-    model: str
-    manifest: Path
-    output_dir: Path
     splits: list[str] | None = Field(default_factory=lambda: ["train"], description="null: every split")
     tasks: list[str] | None = Field(None, description="only samples of these tasks; null: all")
     max_samples: int | None = Field(None, ge=1)
@@ -101,8 +99,16 @@ class GRPORunConfig(BaseModel):
     seed: int = 0
 
     @model_validator(mode="after")
-    def _micro_batches_divide_the_step(self) -> "GRPORunConfig":
+    def _micro_batches_divide_the_step(self) -> "GRPOSettings":
         rows = self.batch_size * self.group_size
         if rows % self.micro_batches:
             raise ValueError(f"micro_batches: must divide batch_size x group_size = {rows}, got {self.micro_batches}")
         return self
+
+
+class GRPORunConfig(GRPOSettings):
+    """One GRPO run on a labeled manifest (``videostar grpo --config``)."""
+
+    model: str
+    manifest: Path
+    output_dir: Path
