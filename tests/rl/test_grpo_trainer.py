@@ -110,3 +110,36 @@ def test_loss_is_the_clipped_ratio_objective_plus_kl(trainer, monkeypatch):
     row2 = 2.0
     assert loss.item() == pytest.approx((row1 + row2) / 2, abs=1e-5)
     assert trainer._metrics["train"]["kl"][-1] == pytest.approx((2 * kl_half + kl_half + 0) / 3, abs=1e-5)
+
+
+def test_vllm_generation_sends_each_rows_video_in_one_call_with_fake_vllm_engine(trainer, monkeypatch):
+    """vLLM is CUDA-only: the engine and its module are faked at that boundary; what is checked is
+    what videostar hands it (token ids + the row's frames, one call for the batch) and what it keeps."""
+    import sys
+    import types
+    from types import SimpleNamespace as NS
+
+    calls = []
+
+    class FakeLLM:
+        def generate(self, requests, sampling_params, use_tqdm):
+            calls.append((requests, sampling_params))
+            return [NS(prompt_token_ids=r["prompt_token_ids"], outputs=[NS(
+                token_ids=(40 + k, 41), logprobs=[{40 + k: NS(logprob=-0.5, rank=1)}, {41: NS(logprob=-1.5, rank=1)}])])
+                for k, r in enumerate(requests)]
+
+    monkeypatch.setitem(sys.modules, "vllm", types.SimpleNamespace(SamplingParams=lambda **kw: kw))
+    engine = NS(mode="colocate", tensor_parallel_size=1, enable_sleep_mode=False, temperature=0.9, top_p=1.0,
+                top_k=0, min_p=None, repetition_penalty=1.0, max_completion_length=4, llm=FakeLLM(),
+                sync_weights=lambda: calls.append("sync"))
+    monkeypatch.setattr(trainer, "vllm_generation", engine, raising=False)
+    monkeypatch.setattr(trainer, "use_vllm", True)
+    monkeypatch.setattr(trainer, "_last_loaded_step", -1, raising=False)
+    trainer._rows = trainer._encode_rows(_inputs(trainer))
+    ids, logprobs = trainer._generate_single_turn([r.ids for r in trainer._rows], None, {}, 2)
+    assert calls[0] == "sync" and len(calls) == 2  # weights synced once, then ONE generate call for all 4 rows
+    requests, params = calls[1]
+    assert [r["prompt_token_ids"] for r in requests] == [r.ids for r in trainer._rows]
+    assert all(r["multi_modal_data"]["video"] is row.frames.array for r, row in zip(requests, trainer._rows))
+    assert params["temperature"] == 0.9 and params["max_tokens"] == 4 and params["n"] == 1
+    assert ids == [[40, 41], [41, 41], [42, 41], [43, 41]] and logprobs == [[-0.5, -1.5]] * 4
