@@ -555,6 +555,7 @@ def grpo_cmd(
     resume: bool = typer.Option(False, help="Continue the run in output_dir from its newest checkpoint."),
 ) -> None:
     """GRPO on a labeled manifest: the verifiers' checks of every label are the reward."""
+    from videostar.errors import VideostarError
     from videostar.rl.config import GRPORunConfig
     from videostar.rl.run import latest_checkpoint, run_grpo
     from videostar.store.lock import RunLockedError
@@ -565,7 +566,7 @@ def grpo_cmd(
         _fail(f"{out} already holds a GRPO run: pass --resume to continue it, or choose another output_dir")
     try:
         result = run_grpo(settings, say=console.print)
-    except (RunLockedError, ValueError, FileNotFoundError) as err:
+    except (VideostarError, RunLockedError, ValueError, FileNotFoundError) as err:
         _fail(str(err))
     steps = result.metrics["log"]
     if steps:
