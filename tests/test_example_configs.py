@@ -4,13 +4,15 @@ from pathlib import Path
 import pytest
 
 from videostar.config import EvalConfig, GenerateConfig, load_config
+from videostar.rl.config import GRPORunConfig
 from videostar.savi.loop import SaviConfig
 from videostar.star.loop import StarConfig
 from videostar.train.trainers import TrainConfig
 
 ROOT = Path(__file__).parent.parent
 CONFIGS = sorted((ROOT / "examples" / "configs").glob("*.yaml"))
-KINDS = {"generate": GenerateConfig, "star": StarConfig, "savi": SaviConfig, "train": TrainConfig, "eval": EvalConfig}
+KINDS = {"generate": GenerateConfig, "star": StarConfig, "savi": SaviConfig, "train": TrainConfig, "eval": EvalConfig,
+         "grpo": GRPORunConfig}
 
 
 @pytest.mark.parametrize("path", CONFIGS, ids=lambda p: p.name)

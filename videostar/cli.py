@@ -578,5 +578,36 @@ def toy_pretrain(
                   f"loss {record['losses'][0]:.3f} -> {record['losses'][-1]:.3f}, {record['minutes']} min; wrote {out}")
 
 
+# ---------------------------------------------------------------------------------------------- grpo
+@app.command("grpo")
+def grpo_cmd(
+    config: Path = typer.Option(..., help="YAML run config (GRPORunConfig)."),
+    overrides: Optional[list[str]] = _OVERRIDES,
+    resume: bool = typer.Option(False, help="Continue the run in output_dir from its newest checkpoint."),
+) -> None:
+    """GRPO on a labeled manifest: the verifiers' checks of every label are the reward."""
+    from videostar.rl.config import GRPORunConfig
+    from videostar.rl.run import latest_checkpoint, run_grpo
+
+    settings = _settings(GRPORunConfig, config, {}, overrides)
+    out = settings.output_dir
+    if (latest_checkpoint(out) or (out / "rollouts.sqlite").exists()) and not resume:
+        _fail(f"{out} already holds a GRPO run: pass --resume to continue it, or choose another output_dir")
+    try:
+        result = run_grpo(settings, say=console.print)
+    except (ValueError, FileNotFoundError) as err:
+        _fail(str(err))
+    steps = result.metrics["log"]
+    if steps:
+        parts = sorted(k for k in steps[-1] if k.startswith("reward/"))  # reward/<label type>, reward/format
+        table = Table("step", "reward", "pass rate", *[k.split("/", 1)[1] for k in parts], "completion tokens", "KL")
+        for entry in (steps[0], steps[-1]) if len(steps) > 1 else steps:
+            table.add_row(str(entry["step"]), f"{entry['reward']:.3f}", f"{entry.get('pass_rate', 0):.1%}",
+                          *[f"{entry.get(k, float('nan')):.3f}" for k in parts],
+                          f"{entry.get('completion_length', 0):.1f}", f"{entry.get('kl', 0):.4f}")
+        console.print(table)
+    console.print(f"model: {result.model_dir}; metrics: {out / 'metrics.json'}; rollouts: {out / 'rollouts.sqlite'}")
+
+
 if __name__ == "__main__":
     app()

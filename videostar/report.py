@@ -120,6 +120,10 @@ def write_report(run_dir: str | Path) -> Path:
     elif (run_dir / "yield.json").exists():
         table = json.loads((run_dir / "yield.json").read_text())
         parts.append(yield_section([{"cycle": 0, "yield": table}], run_dir, plt))
+    if (run_dir / "rollouts.sqlite").exists():  # a GRPO run (videostar grpo)
+        from videostar.rl.report import grpo_section
+
+        parts.append(grpo_section(run_dir, plt))
     examples = []
     for eval_file in sorted((run_dir / "eval").glob("cycle_*.json"))[-1:]:
         examples += json.loads(eval_file.read_text()).get("examples", [])
@@ -129,7 +133,7 @@ def write_report(run_dir: str | Path) -> Path:
     if examples:
         parts.append(examples_section(examples))
     if len(parts) == 1:
-        raise FileNotFoundError(f"{run_dir}: nothing to report (no results.json, yield.json, loop summary or ledger)")
+        raise FileNotFoundError(f"{run_dir}: nothing to report (no results.json, yield.json, loop summary, ledger or GRPO rollouts)")
     style = ("body{font-family:sans-serif;max-width:1100px;margin:2em auto}table{border-collapse:collapse;margin:1em 0}"
              "td,th{border:1px solid #ccc;padding:4px 8px;font-size:13px;vertical-align:top}")
     return write_text(run_dir / "report.html", f"<!doctype html><html><head><meta charset='utf-8'>"

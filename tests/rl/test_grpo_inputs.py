@@ -1,0 +1,33 @@
+"""encode_prompt: the sampled frames reach the processor with their true rate, never re-sampled."""
+
+import numpy as np
+import pytest
+
+from videostar.rl.inputs import encode_prompt, video_metadata
+from videostar.video.decode import Frames
+from videostar.video.sampling import FrameSampling
+
+
+def test_metadata_describes_the_sampled_frames(gray_video):
+    from videostar.video.decode import decode
+
+    frames = decode(gray_video, FrameSampling(num_frames=4))  # 4 of a 2 s clip: one every 0.5 s
+    meta = video_metadata(frames)
+    assert meta["fps"] == pytest.approx(2.0) and meta["total_num_frames"] == 4 and meta["duration"] == pytest.approx(2.0)
+
+
+@pytest.mark.slow  # builds a model and imports transformers (seconds)
+def test_qwen25_vl_encodes_time_from_the_sampled_rate(tmp_path):
+    from videostar.models.tiny import TinyModelSpec, build_tiny_model
+
+    model_dir = build_tiny_model(tmp_path / "m", TinyModelSpec(arch="qwen2_5_vl"))  # (makes torchvision importable)
+    from transformers import AutoProcessor
+
+    processor = AutoProcessor.from_pretrained(model_dir)
+    frames = Frames.from_array(np.full((8, 64, 64, 3), 100, dtype=np.uint8), fps=4.0)
+    encoded = encode_prompt(processor, [{"role": "user", "content": "What moves?"}], frames)
+    temporal_patch = processor.video_processor.temporal_patch_size
+    assert encoded["second_per_grid_ts"].tolist() == pytest.approx([temporal_patch / 4.0])  # not 24 fps
+    assert encoded["video_grid_thw"][0, 0].item() == 8 // temporal_patch  # every frame kept, none re-sampled
+    video_token = processor.tokenizer.convert_tokens_to_ids("<|video_pad|>")
+    assert int((encoded["input_ids"] == video_token).sum()) == int((encoded["mm_token_type_ids"] == 2).sum()) > 0
