@@ -1,4 +1,4 @@
-"""Tiny Qwen2-VL / Qwen2.5-VL models built from scratch, offline, in well under a second.
+"""Tiny video LLMs of every supported family (see families.py) built from scratch, offline, in well under a second.
 
 Tests use them everywhere, and the demo's small base model starts from the same builder: a
 byte-level BPE tokenizer trained locally on a small corpus, Qwen's chat template, a processor
@@ -9,9 +9,9 @@ directory that loads with AutoProcessor / AutoModelForImageTextToText and nothin
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Iterable, Literal
+from typing import Iterable
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 SPECIAL_TOKENS = ["<|endoftext|>", "<|im_start|>", "<|im_end|>", "<|vision_start|>", "<|vision_end|>",
                   "<|image_pad|>", "<|video_pad|>"]
@@ -39,7 +39,7 @@ class TinyModelSpec(BaseModel):
     """Sizes of a tiny model; defaults give ~170k parameters (under 1 MB)."""
 
     model_config = ConfigDict(extra="forbid")
-    arch: Literal["qwen2_vl", "qwen2_5_vl"] = "qwen2_vl"
+    arch: str = "qwen2_vl"  # a family name of videostar.models.families.FAMILIES
     vocab_size: int = Field(600, ge=300)
     hidden_size: int = 64
     layers: int = 2
@@ -53,43 +53,45 @@ class TinyModelSpec(BaseModel):
     max_pixels: int = 64 * 64
     seed: int = 0
 
+    @field_validator("arch")
+    @classmethod
+    def _known(cls, arch: str) -> str:
+        if arch not in BUILDERS:
+            raise ValueError(f"unknown arch {arch!r}; tiny builders exist for: {', '.join(BUILDERS)}")
+        return arch
 
-def train_tokenizer(corpus: Iterable[str], vocab_size: int):
-    """A byte-level BPE tokenizer (any text encodes) with Qwen's special tokens and chat template."""
+
+def train_tokenizer(corpus: Iterable[str], vocab_size: int, special_tokens: list[str] = SPECIAL_TOKENS,
+                    chat_template: str = CHAT_TEMPLATE, eos: str = "<|im_end|>", pad: str = "<|endoftext|>",
+                    **named_tokens):
+    """A byte-level BPE tokenizer (any text encodes) with a family's special tokens and chat template."""
     from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
     from transformers import PreTrainedTokenizerFast
 
     tokenizer = Tokenizer(models.BPE())
     tokenizer.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
     tokenizer.decoder = decoders.ByteLevel()
-    trainer = trainers.BpeTrainer(vocab_size=vocab_size, special_tokens=SPECIAL_TOKENS, show_progress=False,
+    trainer = trainers.BpeTrainer(vocab_size=vocab_size, special_tokens=special_tokens, show_progress=False,
                                   initial_alphabet=pre_tokenizers.ByteLevel.alphabet())
     tokenizer.train_from_iterator(list(corpus), trainer)
-    fast = PreTrainedTokenizerFast(tokenizer_object=tokenizer, eos_token="<|im_end|>", pad_token="<|endoftext|>",
-                                   chat_template=CHAT_TEMPLATE)
+    fast = PreTrainedTokenizerFast(tokenizer_object=tokenizer, eos_token=eos, pad_token=pad,
+                                   chat_template=chat_template, **named_tokens)
     fast.padding_side = "left"
     return fast
 
 
-def _configs(spec: TinyModelSpec, token_ids: dict[str, int], vocab: int):
+def _ids(tokenizer, tokens: list[str]) -> dict[str, int]:
+    return {t: tokenizer.convert_tokens_to_ids(t) for t in tokens}
+
+
+def _qwen_text(spec: TinyModelSpec, token_ids: dict[str, int], vocab: int, **extra) -> dict:
     head_dim = spec.hidden_size // spec.heads
-    text = dict(vocab_size=vocab, hidden_size=spec.hidden_size, intermediate_size=2 * spec.hidden_size,
+    return dict(vocab_size=vocab, hidden_size=spec.hidden_size, intermediate_size=2 * spec.hidden_size,
                 num_hidden_layers=spec.layers, num_attention_heads=spec.heads, num_key_value_heads=1,
                 max_position_embeddings=8192,
                 rope_parameters={"rope_type": "default", "rope_theta": 10000.0, "mrope_section": _mrope(head_dim)},
                 bos_token_id=token_ids["<|endoftext|>"], eos_token_id=token_ids["<|im_end|>"],
-                pad_token_id=token_ids["<|endoftext|>"])
-    vision = dict(depth=spec.vision_depth, num_heads=2, patch_size=spec.patch_size,
-                  spatial_merge_size=spec.merge_size, temporal_patch_size=spec.temporal_patch_size)
-    if spec.arch == "qwen2_vl":
-        vision.update(embed_dim=spec.vision_embed, hidden_size=spec.hidden_size, mlp_ratio=2)
-    else:
-        vision.update(hidden_size=spec.vision_embed, intermediate_size=2 * spec.vision_embed,
-                      out_hidden_size=spec.hidden_size, window_size=spec.patch_size * spec.merge_size * 2,
-                      fullatt_block_indexes=[spec.vision_depth - 1])
-    ids = dict(image_token_id=token_ids["<|image_pad|>"], video_token_id=token_ids["<|video_pad|>"],
-               vision_start_token_id=token_ids["<|vision_start|>"], vision_end_token_id=token_ids["<|vision_end|>"])
-    return text, vision, ids
+                pad_token_id=token_ids["<|endoftext|>"], **extra)
 
 
 def _mrope(head_dim: int) -> list[int]:
@@ -100,34 +102,67 @@ def _mrope(head_dim: int) -> list[int]:
     return [time, height, half - time - height]
 
 
+def _qwen(spec: TinyModelSpec, corpus):
+    """Qwen2-VL, Qwen2.5-VL and Qwen3-VL share tokens and template; they differ in vision tower and processor."""
+    import transformers
+
+    tokenizer = train_tokenizer(corpus, spec.vocab_size)
+    token_ids = _ids(tokenizer, SPECIAL_TOKENS)
+    vision = dict(depth=spec.vision_depth, num_heads=2, patch_size=spec.patch_size,
+                  spatial_merge_size=spec.merge_size, temporal_patch_size=spec.temporal_patch_size)
+    ids = dict(image_token_id=token_ids["<|image_pad|>"], video_token_id=token_ids["<|video_pad|>"],
+               vision_start_token_id=token_ids["<|vision_start|>"], vision_end_token_id=token_ids["<|vision_end|>"])
+    pixels = dict(patch_size=spec.patch_size, temporal_patch_size=spec.temporal_patch_size,
+                  merge_size=spec.merge_size)
+    qwen2_pixels = dict(pixels, min_pixels=spec.min_pixels, max_pixels=spec.max_pixels)
+    text = _qwen_text(spec, token_ids, len(tokenizer))
+    if spec.arch == "qwen2_vl":
+        vision.update(embed_dim=spec.vision_embed, hidden_size=spec.hidden_size, mlp_ratio=2)
+        config = transformers.Qwen2VLConfig(text_config=text, vision_config=vision, **ids)
+        processor_cls = transformers.Qwen2VLProcessor
+    elif spec.arch == "qwen2_5_vl":
+        vision.update(hidden_size=spec.vision_embed, intermediate_size=2 * spec.vision_embed,
+                      out_hidden_size=spec.hidden_size, window_size=spec.patch_size * spec.merge_size * 2,
+                      fullatt_block_indexes=[spec.vision_depth - 1])
+        config = transformers.Qwen2_5_VLConfig(text_config=text, vision_config=vision, **ids)
+        processor_cls = transformers.Qwen2_5_VLProcessor
+    else:
+        text.update(head_dim=spec.hidden_size // spec.heads)
+        text["rope_parameters"]["mrope_interleaved"] = True
+        vision.update(hidden_size=spec.vision_embed, intermediate_size=2 * spec.vision_embed,
+                      out_hidden_size=spec.hidden_size, num_position_embeddings=64,
+                      deepstack_visual_indexes=[spec.vision_depth - 1])
+        config = transformers.Qwen3VLConfig(text_config=text, vision_config=vision, **ids)
+        size = {"shortest_edge": spec.min_pixels, "longest_edge": spec.max_pixels}
+        processor = transformers.Qwen3VLProcessor(
+            image_processor=transformers.Qwen2VLImageProcessor(**qwen2_pixels),
+            video_processor=transformers.Qwen3VLVideoProcessor(**pixels, size=size, cap_pixels_per_frame=True),
+            tokenizer=tokenizer, chat_template=CHAT_TEMPLATE)
+        return config, processor
+    processor = processor_cls(
+        image_processor=transformers.Qwen2VLImageProcessor(**qwen2_pixels),
+        video_processor=transformers.Qwen2VLVideoProcessor(**qwen2_pixels, cap_pixels_per_frame=True),
+        tokenizer=tokenizer, chat_template=CHAT_TEMPLATE)
+    return config, processor
+
+
+# family name -> (spec, corpus) -> (config, processor); the model class comes from the config.
+BUILDERS = {"qwen2_vl": _qwen, "qwen2_5_vl": _qwen, "qwen3_vl": _qwen}
+
+
 def build_tiny_model(out: str | Path, spec: TinyModelSpec | None = None, corpus: Iterable[str] | None = None) -> Path:
-    """Write a tiny random-weight video LLM (model + processor) to ``out``; returns ``out``."""
+    """Write a tiny random-weight video LLM (model + processor) of ``spec.arch`` to ``out``; returns ``out``."""
     from videostar.compat import ensure_torchvision_importable
 
     ensure_torchvision_importable()
     import torch
-    import transformers
+    from transformers import AutoModelForImageTextToText
 
     spec = spec or TinyModelSpec()
     out = Path(out)
-    tokenizer = train_tokenizer(corpus if corpus is not None else DEFAULT_CORPUS, spec.vocab_size)
-    token_ids = {t: tokenizer.convert_tokens_to_ids(t) for t in SPECIAL_TOKENS}
-    text, vision, ids = _configs(spec, token_ids, len(tokenizer))
-    if spec.arch == "qwen2_vl":
-        config = transformers.Qwen2VLConfig(text_config=text, vision_config=vision, **ids)
-        model_cls, processor_cls = transformers.Qwen2VLForConditionalGeneration, transformers.Qwen2VLProcessor
-    else:
-        config = transformers.Qwen2_5_VLConfig(text_config=text, vision_config=vision, **ids)
-        model_cls, processor_cls = transformers.Qwen2_5_VLForConditionalGeneration, transformers.Qwen2_5_VLProcessor
+    config, processor = BUILDERS[spec.arch](spec, list(corpus) if corpus is not None else DEFAULT_CORPUS)
     torch.manual_seed(spec.seed)
-    model = model_cls(config)
-    pixels = dict(patch_size=spec.patch_size, temporal_patch_size=spec.temporal_patch_size,
-                  merge_size=spec.merge_size, min_pixels=spec.min_pixels, max_pixels=spec.max_pixels)
-    processor = processor_cls(
-        image_processor=transformers.Qwen2VLImageProcessor(**pixels),
-        video_processor=transformers.Qwen2VLVideoProcessor(**pixels, cap_pixels_per_frame=True),
-        tokenizer=tokenizer, chat_template=CHAT_TEMPLATE,
-    )
+    model = AutoModelForImageTextToText.from_config(config)
     out.mkdir(parents=True, exist_ok=True)
     processor.save_pretrained(out)
     model.save_pretrained(out, safe_serialization=True)
