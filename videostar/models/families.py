@@ -37,6 +37,12 @@ FAMILIES: dict[str, Family] = {f.name: f for f in [
            note="as Qwen2-VL, plus absolute time in the rotary positions (second_per_grid_ts from the fps)"),
     Family("qwen3_vl", "Qwen3-VL", "qwen3_vl", ("Qwen3VLProcessor",), fps=2.0, max_pixels=360 * 420,
            note="every frame pair wrapped as '<t seconds><|vision_start|>...<|vision_end|>' from the metadata"),
+    Family("llava_onevision", "LLaVA-OneVision", "llava_onevision", ("LlavaOnevisionProcessor",), max_pixels=384 * 384,
+           note="<video> expanded to frames x pooled patches + 1; frames resized to the tower's square"),
+    Family("llava_next_video", "LLaVA-NeXT-Video", "llava_next_video", ("LlavaNextVideoProcessor",),
+           max_pixels=336 * 336, note="Vicuna turns ('USER: <video>\\n... ASSISTANT:'); the tokenizer adds BOS"),
+    Family("video_llava", "Video-LLaVA", "video_llava", ("VideoLlavaProcessor",), max_pixels=224 * 224,
+           note="Vicuna turns, BOS; the released checkpoints were trained on exactly 8 frames"),
 ]}
 
 GENERIC = Family("generic", "other", "", (), supported=False, note="not in the table: default processor call")

@@ -146,8 +146,94 @@ def _qwen(spec: TinyModelSpec, corpus):
     return config, processor
 
 
+# LLaVA-style templates: one placeholder token per video part, the media before the text.
+_MEDIA = ("{% for part in message['content'] %}{% if part['type'] == 'video' %}<video>\n"
+          "{% elif part['type'] == 'image' %}<image>\n{% endif %}{% endfor %}")
+_TEXT = "{% for part in message['content'] %}{% if part['type'] == 'text' %}{{ part['text'] }}{% endif %}{% endfor %}"
+# LLaVA-OneVision (Qwen2 text): Qwen's turns with <video>/<image> placeholders.
+LLAVA_QWEN_TEMPLATE = (
+    "{% for message in messages %}<|im_start|>{{ message['role'] }}\n" + _MEDIA + _TEXT + "<|im_end|>\n{% endfor %}"
+    "{% if add_generation_prompt %}<|im_start|>assistant\n{% endif %}")
+# LLaVA-NeXT-Video and Video-LLaVA (Vicuna text): "USER: <video>\n... ASSISTANT: ...</s>", BOS first.
+VICUNA_TEMPLATE = (
+    "{% for message in messages %}{% if message['role'] == 'system' %}" + _TEXT + " {% else %}"
+    "{{ message['role'].upper() }}: " + _MEDIA + _TEXT +
+    "{% if message['role'] == 'assistant' %}</s>{% endif %} {% endif %}{% endfor %}"
+    "{% if add_generation_prompt %}ASSISTANT:{% endif %}")
+VICUNA_TOKENS = ["<unk>", "<s>", "</s>", "<pad>", "<image>", "<video>"]
+
+
+def _text_config(model_type: str, spec: TinyModelSpec, vocab: int, bos: int, eos: int, pad: int) -> dict:
+    return dict(model_type=model_type, vocab_size=vocab, hidden_size=spec.hidden_size,
+                intermediate_size=2 * spec.hidden_size, num_hidden_layers=spec.layers,
+                num_attention_heads=spec.heads, num_key_value_heads=1, max_position_embeddings=8192,
+                bos_token_id=bos, eos_token_id=eos, pad_token_id=pad)
+
+
+def _vision_config(model_type: str, spec: TinyModelSpec, image_size: int) -> dict:
+    return dict(model_type=model_type, hidden_size=spec.vision_embed, intermediate_size=2 * spec.vision_embed,
+                num_hidden_layers=spec.vision_depth, num_attention_heads=2, image_size=image_size,
+                patch_size=spec.patch_size, projection_dim=spec.vision_embed)
+
+
+def _vicuna_tokenizer(spec: TinyModelSpec, corpus):
+    """A Llama-style tokenizer: adds <s> in front of every text, as the released ones do."""
+    from tokenizers import processors
+
+    tokenizer = train_tokenizer(corpus, spec.vocab_size, VICUNA_TOKENS, VICUNA_TEMPLATE, eos="</s>", pad="<pad>",
+                                bos_token="<s>", unk_token="<unk>")
+    bos = tokenizer.convert_tokens_to_ids("<s>")
+    tokenizer.backend_tokenizer.post_processor = processors.TemplateProcessing(
+        single="<s> $A", pair="<s> $A <s> $B", special_tokens=[("<s>", bos)])
+    return tokenizer
+
+
+def _llava(spec: TinyModelSpec, corpus):
+    """LLaVA-OneVision (SigLIP + Qwen2), LLaVA-NeXT-Video and Video-LLaVA (CLIP + Llama), 32x32 frames."""
+    import transformers
+
+    side = 32
+    square = {"height": side, "width": side}
+    if spec.arch == "llava_onevision":
+        tokenizer = train_tokenizer(corpus, spec.vocab_size, SPECIAL_TOKENS + ["<image>", "<video>"],
+                                    LLAVA_QWEN_TEMPLATE)
+        ids = _ids(tokenizer, ["<|endoftext|>", "<|im_end|>", "<image>", "<video>"])
+        text = _text_config("qwen2", spec, len(tokenizer), ids["<|endoftext|>"], ids["<|im_end|>"],
+                            ids["<|endoftext|>"])
+        config = transformers.LlavaOnevisionConfig(
+            vision_config=_vision_config("siglip_vision_model", spec, side), text_config=text,
+            image_token_index=ids["<image>"], video_token_index=ids["<video>"], image_grid_pinpoints=[[side, side]])
+        processor = transformers.LlavaOnevisionProcessor(
+            image_processor=transformers.LlavaOnevisionImageProcessor(size=square, image_grid_pinpoints=[[side, side]]),
+            video_processor=transformers.LlavaOnevisionVideoProcessor(size=square),
+            tokenizer=tokenizer, chat_template=LLAVA_QWEN_TEMPLATE,
+            num_image_tokens=(side // spec.patch_size) ** 2, vision_feature_select_strategy="full")
+        return config, processor
+    tokenizer = _vicuna_tokenizer(spec, corpus)
+    ids = _ids(tokenizer, VICUNA_TOKENS)
+    text = _text_config("llama", spec, len(tokenizer), ids["<s>"], ids["</s>"], ids["<pad>"])
+    vision = _vision_config("clip_vision_model", spec, side)
+    crop = dict(size={"shortest_edge": side}, crop_size=square)
+    common = dict(tokenizer=tokenizer, chat_template=VICUNA_TEMPLATE, patch_size=spec.patch_size,
+                  vision_feature_select_strategy="default", num_additional_image_tokens=1)
+    tokens = dict(image_token_index=ids["<image>"], video_token_index=ids["<video>"])
+    if spec.arch == "llava_next_video":
+        config = transformers.LlavaNextVideoConfig(vision_config=vision, text_config=text, **tokens,
+                                                   image_grid_pinpoints=[[side, side]])
+        processor = transformers.LlavaNextVideoProcessor(
+            image_processor=transformers.LlavaNextImageProcessor(**crop, image_grid_pinpoints=[[side, side]]),
+            video_processor=transformers.LlavaNextVideoVideoProcessor(**crop), **common)
+        return config, processor
+    config = transformers.VideoLlavaConfig(vision_config=vision, text_config=text, **tokens)
+    processor = transformers.VideoLlavaProcessor(
+        image_processor=transformers.VideoLlavaImageProcessor(**crop),
+        video_processor=transformers.VideoLlavaVideoProcessor(**crop), **common)
+    return config, processor
+
+
 # family name -> (spec, corpus) -> (config, processor); the model class comes from the config.
-BUILDERS = {"qwen2_vl": _qwen, "qwen2_5_vl": _qwen, "qwen3_vl": _qwen}
+BUILDERS = {"qwen2_vl": _qwen, "qwen2_5_vl": _qwen, "qwen3_vl": _qwen, "llava_onevision": _llava,
+            "llava_next_video": _llava, "video_llava": _llava}
 
 
 def build_tiny_model(out: str | Path, spec: TinyModelSpec | None = None, corpus: Iterable[str] | None = None) -> Path:
