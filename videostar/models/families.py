@@ -43,6 +43,10 @@ FAMILIES: dict[str, Family] = {f.name: f for f in [
            max_pixels=336 * 336, note="Vicuna turns ('USER: <video>\\n... ASSISTANT:'); the tokenizer adds BOS"),
     Family("video_llava", "Video-LLaVA", "video_llava", ("VideoLlavaProcessor",), max_pixels=224 * 224,
            note="Vicuna turns, BOS; the released checkpoints were trained on exactly 8 frames"),
+    Family("internvl", "InternVL (-hf)", "internvl", ("InternVLProcessor",), max_pixels=448 * 448,
+           note="'FrameN: <img>...</img>' per frame; its processor pads left unless told (we always tell it)"),
+    Family("smolvlm", "SmolVLM2", "smolvlm", ("SmolVLMProcessor",), max_pixels=384 * 384,
+           note="'Frame from MM:SS:' per frame and the frame count in words (needs num2words)"),
 ]}
 
 GENERIC = Family("generic", "other", "", (), supported=False, note="not in the table: default processor call")

@@ -231,9 +231,61 @@ def _llava(spec: TinyModelSpec, corpus):
     return config, processor
 
 
+def _internvl(spec: TinyModelSpec, corpus):
+    """InternVL (InternViT + Qwen2): '<video>' becomes 'FrameN: <img><IMG_CONTEXT>...</img>' per frame."""
+    import transformers
+
+    side = 32
+    square = {"height": side, "width": side}
+    named = dict(start_image_token="<img>", end_image_token="</img>", context_image_token="<IMG_CONTEXT>",
+                 video_token="<video>")
+    tokenizer = train_tokenizer(corpus, spec.vocab_size, SPECIAL_TOKENS + list(named.values()), LLAVA_QWEN_TEMPLATE,
+                                extra_special_tokens=named)
+    ids = _ids(tokenizer, ["<|endoftext|>", "<|im_end|>", "<IMG_CONTEXT>"])
+    text = _text_config("qwen2", spec, len(tokenizer), ids["<|endoftext|>"], ids["<|im_end|>"], ids["<|endoftext|>"])
+    vision = dict(hidden_size=spec.vision_embed, intermediate_size=2 * spec.vision_embed,
+                  num_hidden_layers=spec.vision_depth, num_attention_heads=2, image_size=[side, side],
+                  patch_size=[spec.patch_size, spec.patch_size])
+    seq = (side // spec.patch_size // 2) ** 2  # patches per frame after the 0.5 pixel shuffle
+    config = transformers.InternVLConfig(vision_config=vision, text_config=text, image_token_id=ids["<IMG_CONTEXT>"],
+                                         image_seq_length=seq)
+    processor = transformers.InternVLProcessor(
+        image_processor=transformers.GotOcr2ImageProcessor(size=square, crop_to_patches=False),
+        video_processor=transformers.InternVLVideoProcessor(size=square), tokenizer=tokenizer,
+        image_seq_length=seq, chat_template=LLAVA_QWEN_TEMPLATE)
+    return config, processor
+
+
+def _smolvlm(spec: TinyModelSpec, corpus):
+    """SmolVLM2 (SigLIP-like tower + Llama): a spoken intro ('... eight frames from a 0:00:02 video')
+    and 'Frame from MM:SS:' before every frame, from the metadata; its released chat template."""
+    import transformers
+    from transformers.models.smolvlm.processing_smolvlm import DEFAULT_CHAT_TEMPLATE
+
+    side = 32
+    named = dict(fake_image_token="<fake_token_around_image>", image_token="<image>",
+                 end_of_utterance_token="<end_of_utterance>", global_image_token="<global-img>", video_token="<video>")
+    tokenizer = train_tokenizer(corpus, spec.vocab_size, ["<|endoftext|>", "<|im_start|>"] + list(named.values()),
+                                DEFAULT_CHAT_TEMPLATE, eos="<end_of_utterance>", extra_special_tokens=named)
+    ids = _ids(tokenizer, ["<|endoftext|>", "<end_of_utterance>", "<image>"])
+    text = _text_config("llama", spec, len(tokenizer), ids["<|endoftext|>"], ids["<end_of_utterance>"],
+                        ids["<|endoftext|>"])
+    vision = dict(hidden_size=spec.vision_embed, intermediate_size=2 * spec.vision_embed,
+                  num_hidden_layers=spec.vision_depth, num_attention_heads=2, image_size=side,
+                  patch_size=spec.patch_size)
+    config = transformers.SmolVLMConfig(vision_config=vision, text_config=text, image_token_id=ids["<image>"],
+                                        scale_factor=2)
+    sizes = dict(size={"longest_edge": side}, max_image_size={"longest_edge": side})
+    processor = transformers.SmolVLMProcessor(
+        image_processor=transformers.SmolVLMImageProcessor(**sizes, do_image_splitting=False),
+        video_processor=transformers.SmolVLMVideoProcessor(**sizes), tokenizer=tokenizer,
+        image_seq_len=(side // spec.patch_size // 2) ** 2, chat_template=DEFAULT_CHAT_TEMPLATE)
+    return config, processor
+
+
 # family name -> (spec, corpus) -> (config, processor); the model class comes from the config.
 BUILDERS = {"qwen2_vl": _qwen, "qwen2_5_vl": _qwen, "qwen3_vl": _qwen, "llava_onevision": _llava,
-            "llava_next_video": _llava, "video_llava": _llava}
+            "llava_next_video": _llava, "video_llava": _llava, "internvl": _internvl, "smolvlm": _smolvlm}
 
 
 def build_tiny_model(out: str | Path, spec: TinyModelSpec | None = None, corpus: Iterable[str] | None = None) -> Path:
