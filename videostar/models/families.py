@@ -47,6 +47,12 @@ FAMILIES: dict[str, Family] = {f.name: f for f in [
            note="'FrameN: <img>...</img>' per frame; its processor pads left unless told (we always tell it)"),
     Family("smolvlm", "SmolVLM2", "smolvlm", ("SmolVLMProcessor",), max_pixels=384 * 384,
            note="'Frame from MM:SS:' per frame and the frame count in words (needs num2words)"),
+    Family("glm4v", "GLM-4.1V", "glm4v", ("Glm4vProcessor",), fps=2.0,
+           note="<|video|> becomes image tokens + the frame's whole second per frame pair; refuses frames "
+                "without metadata"),
+    Family("video_llama_3", "VideoLLaMA3", "video_llama_3", ("VideoLlama3Processor",), fps=1.0,
+           note="'Time x.xs:' before every frame's tokens (it assumes 1 fps without metadata); similar "
+                "consecutive frames share tokens"),
 ]}
 
 GENERIC = Family("generic", "other", "", (), supported=False, note="not in the table: default processor call")

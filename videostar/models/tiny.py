@@ -283,9 +283,73 @@ def _smolvlm(spec: TinyModelSpec, corpus):
     return config, processor
 
 
+GLM_TOKENS = ["<|endoftext|>", "[gMASK]", "<sop>", "<|system|>", "<|user|>", "<|assistant|>", "<|begin_of_image|>",
+              "<|end_of_image|>", "<|begin_of_video|>", "<|end_of_video|>", "<|image|>", "<|video|>"]
+# GLM-4.1V's turns ('[gMASK]<sop><|user|>\n...<|assistant|>\n'), the video wrapped in begin/end of video.
+GLM_TEMPLATE = (
+    "[gMASK]<sop>{% for message in messages %}<|{{ message['role'] }}|>\n{% for part in message['content'] %}"
+    "{% if part['type'] == 'video' %}<|begin_of_video|><|video|><|end_of_video|>"
+    "{% elif part['type'] == 'image' %}<|begin_of_image|><|image|><|end_of_image|>{% else %}{{ part['text'] }}{% endif %}"
+    "{% endfor %}{% if message['role'] == 'assistant' %}<|endoftext|>{% endif %}{% endfor %}"
+    "{% if add_generation_prompt %}<|assistant|>\n{% endif %}")
+
+
+def _glm4v(spec: TinyModelSpec, corpus):
+    """GLM-4.1V: every frame becomes '<|begin_of_image|>' image tokens '<|end_of_image|>' + its whole second."""
+    import transformers
+
+    tokenizer = train_tokenizer(corpus, spec.vocab_size, GLM_TOKENS, GLM_TEMPLATE, eos="<|endoftext|>")
+    ids = _ids(tokenizer, GLM_TOKENS)
+    head_dim = spec.hidden_size // spec.heads
+    text = dict(_text_config("glm4v_text", spec, len(tokenizer), ids["<|endoftext|>"], ids["<|endoftext|>"],
+                             ids["<|endoftext|>"]),
+                rope_parameters={"rope_type": "default", "rope_theta": 10000.0, "partial_rotary_factor": 0.5,
+                                 "mrope_section": _mrope(head_dim // 2)})
+    text.pop("model_type")
+    vision = dict(depth=spec.vision_depth, hidden_size=spec.vision_embed, intermediate_size=2 * spec.vision_embed,
+                  num_heads=2, image_size=32, patch_size=spec.patch_size, spatial_merge_size=spec.merge_size,
+                  temporal_patch_size=spec.temporal_patch_size, out_hidden_size=spec.hidden_size)
+    config = transformers.Glm4vConfig(
+        text_config=text, vision_config=vision, image_token_id=ids["<|image|>"], video_token_id=ids["<|video|>"],
+        image_start_token_id=ids["<|begin_of_image|>"], image_end_token_id=ids["<|end_of_image|>"],
+        video_start_token_id=ids["<|begin_of_video|>"], video_end_token_id=ids["<|end_of_video|>"])
+    pixels = dict(patch_size=spec.patch_size, temporal_patch_size=spec.temporal_patch_size,
+                  merge_size=spec.merge_size, size={"shortest_edge": spec.min_pixels, "longest_edge": spec.max_pixels})
+    processor = transformers.Glm4vProcessor(
+        image_processor=transformers.Glm4vImageProcessor(**pixels),
+        video_processor=transformers.Glm4vVideoProcessor(**pixels, max_image_size={"longest_edge": spec.max_pixels}),
+        tokenizer=tokenizer, chat_template=GLM_TEMPLATE)
+    return config, processor
+
+
+# VideoLLaMA3 (Qwen2 text): Qwen's turns, a bare <|video_pad|> that becomes 'Time x.xs:' + tokens per frame.
+VIDEOLLAMA3_TEMPLATE = CHAT_TEMPLATE.replace("<|vision_start|><|video_pad|><|vision_end|>", "<|video_pad|>\n").replace(
+    "<|vision_start|><|image_pad|><|vision_end|>", "<|image_pad|>\n")
+
+
+def _videollama3(spec: TinyModelSpec, corpus):
+    """VideoLLaMA3 (SigLIP-style tower with 2-D rope + Qwen2); similar consecutive frames share tokens."""
+    import transformers
+
+    tokenizer = train_tokenizer(corpus, spec.vocab_size, SPECIAL_TOKENS, VIDEOLLAMA3_TEMPLATE)
+    ids = _ids(tokenizer, SPECIAL_TOKENS)
+    text = _text_config("qwen2", spec, len(tokenizer), ids["<|endoftext|>"], ids["<|im_end|>"], ids["<|endoftext|>"])
+    vision = dict(hidden_size=spec.vision_embed, intermediate_size=2 * spec.vision_embed,
+                  num_hidden_layers=spec.vision_depth, num_attention_heads=2, patch_size=spec.patch_size)
+    config = transformers.VideoLlama3Config(text_config=text, vision_config=vision,
+                                            image_token_id=ids["<|image_pad|>"], video_token_id=ids["<|video_pad|>"])
+    pixels = dict(patch_size=spec.patch_size, merge_size=spec.merge_size,
+                  size={"shortest_edge": spec.min_pixels, "longest_edge": spec.max_pixels})
+    processor = transformers.VideoLlama3Processor(
+        image_processor=transformers.VideoLlama3ImageProcessor(**pixels),
+        video_processor=transformers.VideoLlama3VideoProcessor(**pixels), tokenizer=tokenizer,
+        chat_template=VIDEOLLAMA3_TEMPLATE)
+    return config, processor
+
+
 # family name -> (spec, corpus) -> (config, processor); the model class comes from the config.
 BUILDERS = {"qwen2_vl": _qwen, "qwen2_5_vl": _qwen, "qwen3_vl": _qwen, "llava_onevision": _llava,
-            "llava_next_video": _llava, "video_llava": _llava, "internvl": _internvl, "smolvlm": _smolvlm}
+            "llava_next_video": _llava, "video_llava": _llava, "internvl": _internvl, "smolvlm": _smolvlm, "glm4v": _glm4v, "video_llama_3": _videollama3}
 
 
 def build_tiny_model(out: str | Path, spec: TinyModelSpec | None = None, corpus: Iterable[str] | None = None) -> Path:
