@@ -8,13 +8,13 @@ Several GPUs: ``accelerate launch -m videostar.cli train sft --config ...`` (see
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from videostar.atomic import write_json
 from videostar.train.collators import FrameLoader, VideoDPOCollator, VideoSFTCollator
 from videostar.video.sampling import FrameSampling
 
@@ -132,18 +132,25 @@ def _peft(config: TrainConfig, model):
 
 
 def _finish(trainer, config: TrainConfig, processor) -> TrainResult:
+    """Train, then write final/, merged/ and the metrics once: under ``accelerate launch`` only the
+    main process writes (every process holds the same weights after the last step)."""
     resume = any(Path(config.output_dir).glob("checkpoint-*"))
     trainer.train(resume_from_checkpoint=True if resume else None)
     losses = [entry["loss"] for entry in trainer.state.log_history if "loss" in entry]
     final = Path(config.output_dir) / "final"
-    trainer.save_model(str(final))
-    processor.save_pretrained(final)
+    trainer.save_model(str(final))  # collective under DeepSpeed/FSDP; writes on the main process only
     model_dir = final
-    if config.lora is not None and config.merge:
-        model_dir = merge_adapter(trainer.model, processor, Path(config.output_dir) / "merged")
+    merge = config.lora is not None and config.merge
+    if merge:
+        model_dir = Path(config.output_dir) / "merged"
     metrics = {"losses": losses, "steps": trainer.state.global_step,
                "log": [e for e in trainer.state.log_history if "loss" in e or "train_loss" in e]}
-    (Path(config.output_dir) / "train_metrics.json").write_text(json.dumps(metrics, indent=2))
+    if trainer.is_world_process_zero():
+        processor.save_pretrained(final)
+        if merge:
+            merge_adapter(trainer.model, processor, model_dir)
+        write_json(Path(config.output_dir) / "train_metrics.json", metrics)
+    trainer.accelerator.wait_for_everyone()
     return TrainResult(model_dir=model_dir, losses=losses, metrics=metrics)
 
 
