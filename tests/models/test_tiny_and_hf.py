@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from videostar.models.backend import GenRequest, SamplingParams
-from videostar.models.families import FAMILIES, family_of
+from videostar.models.families import FAMILIES
 from videostar.models.tiny import TinyModelSpec, build_tiny_model
 from videostar.video.decode import Frames
 
@@ -27,7 +27,7 @@ def test_tiny_model_builds_fast_small_and_loads_offline(tmp_path, arch):
     model = AutoModelForImageTextToText.from_pretrained(path, use_safetensors=True)
     assert 100_000 < sum(p.numel() for p in model.parameters()) < 400_000
     assert model.config.model_type == FAMILIES[arch].model_type
-    assert family_of(processor) is FAMILIES[arch]
+    assert type(processor).__name__ in FAMILIES[arch].processors
 
 
 def test_unknown_arch_names_the_known_ones():

@@ -37,6 +37,11 @@ FAMILIES: dict[str, Family] = {f.name: f for f in [
            note="as Qwen2-VL, plus absolute time in the rotary positions (second_per_grid_ts from the fps)"),
     Family("qwen3_vl", "Qwen3-VL", "qwen3_vl", ("Qwen3VLProcessor",), fps=2.0, max_pixels=360 * 420,
            note="every frame pair wrapped as '<t seconds><|vision_start|>...<|vision_end|>' from the metadata"),
+    Family("qwen3_vl_moe", "Qwen3-VL-MoE", "qwen3_vl_moe", ("Qwen3VLProcessor",), fps=2.0, max_pixels=360 * 420,
+           note="Qwen3-VL's processor; default LoRA adapts attention and the routers (the fused experts are "
+                "parameters, not linear layers)"),
+    Family("qwen3_5", "Qwen3.5", "qwen3_5", ("Qwen3VLProcessor",), fps=2.0, max_pixels=360 * 420,
+           note="Qwen3-VL's processor; hybrid linear attention (reference kernels on CPU)"),
     Family("llava_onevision", "LLaVA-OneVision", "llava_onevision", ("LlavaOnevisionProcessor",), max_pixels=384 * 384,
            note="<video> expanded to frames x pooled patches + 1; frames resized to the tower's square"),
     Family("llava_next_video", "LLaVA-NeXT-Video", "llava_next_video", ("LlavaNextVideoProcessor",),

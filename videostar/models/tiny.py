@@ -126,13 +126,23 @@ def _qwen(spec: TinyModelSpec, corpus):
                       fullatt_block_indexes=[spec.vision_depth - 1])
         config = transformers.Qwen2_5_VLConfig(text_config=text, vision_config=vision, **ids)
         processor_cls = transformers.Qwen2_5_VLProcessor
-    else:
+    else:  # Qwen3-VL, its MoE, Qwen3.5 (hybrid linear attention): the Qwen3-VL processor
         text.update(head_dim=spec.hidden_size // spec.heads)
         text["rope_parameters"]["mrope_interleaved"] = True
         vision.update(hidden_size=spec.vision_embed, intermediate_size=2 * spec.vision_embed,
-                      out_hidden_size=spec.hidden_size, num_position_embeddings=64,
-                      deepstack_visual_indexes=[spec.vision_depth - 1])
-        config = transformers.Qwen3VLConfig(text_config=text, vision_config=vision, **ids)
+                      out_hidden_size=spec.hidden_size, num_position_embeddings=64)
+        if spec.arch == "qwen3_vl_moe":
+            text.update(moe_intermediate_size=spec.hidden_size // 2, num_experts=4, num_experts_per_tok=2)
+        if spec.arch == "qwen3_5":
+            text.update(linear_key_head_dim=16, linear_value_head_dim=16, linear_num_key_heads=2,
+                        linear_num_value_heads=2, layer_types=["linear_attention", "full_attention"][:spec.layers])
+            text["rope_parameters"]["partial_rotary_factor"] = 0.5
+            text["rope_parameters"]["mrope_section"] = _mrope(text["head_dim"] // 2)
+        else:
+            vision["deepstack_visual_indexes"] = [spec.vision_depth - 1]
+        config_cls = {"qwen3_vl": transformers.Qwen3VLConfig, "qwen3_vl_moe": transformers.Qwen3VLMoeConfig,
+                      "qwen3_5": transformers.Qwen3_5Config}[spec.arch]
+        config = config_cls(text_config=text, vision_config=vision, **ids)
         size = {"shortest_edge": spec.min_pixels, "longest_edge": spec.max_pixels}
         processor = transformers.Qwen3VLProcessor(
             image_processor=transformers.Qwen2VLImageProcessor(**qwen2_pixels),
@@ -348,7 +358,7 @@ def _videollama3(spec: TinyModelSpec, corpus):
 
 
 # family name -> (spec, corpus) -> (config, processor); the model class comes from the config.
-BUILDERS = {"qwen2_vl": _qwen, "qwen2_5_vl": _qwen, "qwen3_vl": _qwen, "llava_onevision": _llava,
+BUILDERS = {"qwen2_vl": _qwen, "qwen2_5_vl": _qwen, "qwen3_vl": _qwen, "qwen3_vl_moe": _qwen, "qwen3_5": _qwen, "llava_onevision": _llava,
             "llava_next_video": _llava, "video_llava": _llava, "internvl": _internvl, "smolvlm": _smolvlm, "glm4v": _glm4v, "video_llama_3": _videollama3}
 
 
