@@ -56,6 +56,8 @@ def _seen(arch, inputs, text):
         return int(inputs["video_grid_thw"][0][0]) * 2, re.findall(r"<([\d.]+) seconds>", text)
     if arch == "glm4v":
         return int(inputs["video_grid_thw"][0][0]) * 2, re.findall(r"<\|end_of_image\|>(\d+)", text)
+    if arch == "glm46v":
+        return int(inputs["video_grid_thw"][0][0]) * 2, re.findall(r"<\|end_of_image\|>([\d.]+) seconds", text)
     if arch == "video_llama_3":
         return int(inputs["video_grid_thw"][0][0]), re.findall(r"Time ([\d.]+)s:", text)
     if arch == "smolvlm":
@@ -68,6 +70,7 @@ def _seen(arch, inputs, text):
 def _expected_times(arch, times):
     pairs = [(a + b) / 2 for a, b in zip(times[::2], times[1::2])]
     return {"qwen3_vl": [f"{t:.1f}" for t in pairs], "glm4v": [str(int(t)) for t in times[::2]],
+            "glm46v": [f"{t:.1f}" for t in times[::2]],
             "video_llama_3": [f"{t:.1f}" for t in times],
             "smolvlm": [f"{int(t // 60):02d}:{int(t % 60):02d}" for t in times],
             "internvl": [str(i + 1) for i in range(len(times))]}.get(arch, [])

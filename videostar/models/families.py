@@ -55,6 +55,8 @@ FAMILIES: dict[str, Family] = {f.name: f for f in [
     Family("glm4v", "GLM-4.1V", "glm4v", ("Glm4vProcessor",), fps=2.0,
            note="<|video|> becomes image tokens + the frame's whole second per frame pair; refuses frames "
                 "without metadata"),
+    Family("glm46v", "GLM-4.6V", "glm46v", ("Glm46VProcessor",), fps=2.0,
+           note="as GLM-4.1V, the time written as 'x.x seconds'"),
     Family("video_llama_3", "VideoLLaMA3", "video_llama_3", ("VideoLlama3Processor",), fps=1.0,
            note="'Time x.xs:' before every frame's tokens (it assumes 1 fps without metadata); similar "
                 "consecutive frames share tokens"),

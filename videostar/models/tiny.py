@@ -305,7 +305,8 @@ GLM_TEMPLATE = (
 
 
 def _glm4v(spec: TinyModelSpec, corpus):
-    """GLM-4.1V: every frame becomes '<|begin_of_image|>' image tokens '<|end_of_image|>' + its whole second."""
+    """GLM-4.1V / GLM-4.6V: every frame pair becomes '<|begin_of_image|>' image tokens '<|end_of_image|>'
+    and its time (4.1V: the whole second; 4.6V: 'x.x seconds')."""
     import transformers
 
     tokenizer = train_tokenizer(corpus, spec.vocab_size, GLM_TOKENS, GLM_TEMPLATE, eos="<|endoftext|>")
@@ -315,19 +316,24 @@ def _glm4v(spec: TinyModelSpec, corpus):
                              ids["<|endoftext|>"]),
                 rope_parameters={"rope_type": "default", "rope_theta": 10000.0, "partial_rotary_factor": 0.5,
                                  "mrope_section": _mrope(head_dim // 2)})
-    text.pop("model_type")
+    if spec.arch == "glm4v":
+        text.pop("model_type")
     vision = dict(depth=spec.vision_depth, hidden_size=spec.vision_embed, intermediate_size=2 * spec.vision_embed,
                   num_heads=2, image_size=32, patch_size=spec.patch_size, spatial_merge_size=spec.merge_size,
                   temporal_patch_size=spec.temporal_patch_size, out_hidden_size=spec.hidden_size)
-    config = transformers.Glm4vConfig(
+    glm46 = spec.arch == "glm46v"
+    config = (transformers.Glm46VConfig if glm46 else transformers.Glm4vConfig)(
         text_config=text, vision_config=vision, image_token_id=ids["<|image|>"], video_token_id=ids["<|video|>"],
         image_start_token_id=ids["<|begin_of_image|>"], image_end_token_id=ids["<|end_of_image|>"],
         video_start_token_id=ids["<|begin_of_video|>"], video_end_token_id=ids["<|end_of_video|>"])
     pixels = dict(patch_size=spec.patch_size, temporal_patch_size=spec.temporal_patch_size,
                   merge_size=spec.merge_size, size={"shortest_edge": spec.min_pixels, "longest_edge": spec.max_pixels})
-    processor = transformers.Glm4vProcessor(
-        image_processor=transformers.Glm4vImageProcessor(**pixels),
-        video_processor=transformers.Glm4vVideoProcessor(**pixels, max_image_size={"longest_edge": spec.max_pixels}),
+    processor_cls, image_cls, video_cls = (
+        (transformers.Glm46VProcessor, transformers.Glm46VImageProcessor, transformers.Glm46VVideoProcessor) if glm46
+        else (transformers.Glm4vProcessor, transformers.Glm4vImageProcessor, transformers.Glm4vVideoProcessor))
+    processor = processor_cls(
+        image_processor=image_cls(**pixels),
+        video_processor=video_cls(**pixels, max_image_size={"longest_edge": spec.max_pixels}),
         tokenizer=tokenizer, chat_template=GLM_TEMPLATE)
     return config, processor
 
@@ -358,8 +364,11 @@ def _videollama3(spec: TinyModelSpec, corpus):
 
 
 # family name -> (spec, corpus) -> (config, processor); the model class comes from the config.
-BUILDERS = {"qwen2_vl": _qwen, "qwen2_5_vl": _qwen, "qwen3_vl": _qwen, "qwen3_vl_moe": _qwen, "qwen3_5": _qwen, "llava_onevision": _llava,
-            "llava_next_video": _llava, "video_llava": _llava, "internvl": _internvl, "smolvlm": _smolvlm, "glm4v": _glm4v, "video_llama_3": _videollama3}
+BUILDERS = {
+    "qwen2_vl": _qwen, "qwen2_5_vl": _qwen, "qwen3_vl": _qwen, "qwen3_vl_moe": _qwen, "qwen3_5": _qwen,
+    "llava_onevision": _llava, "llava_next_video": _llava, "video_llava": _llava, "internvl": _internvl,
+    "smolvlm": _smolvlm, "glm4v": _glm4v, "glm46v": _glm4v, "video_llama_3": _videollama3,
+}
 
 
 def build_tiny_model(out: str | Path, spec: TinyModelSpec | None = None, corpus: Iterable[str] | None = None) -> Path:
