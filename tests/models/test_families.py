@@ -50,9 +50,9 @@ def test_batched_generation_equals_one_at_a_time(arch, backends):
 
 def _seen(arch, inputs, text):
     """(number of frames the model gets, the times written in its prompt) for one video."""
-    if arch in ("qwen2_vl", "qwen2_5_vl"):
+    if arch in ("qwen2_vl", "qwen2_5_vl", "exaone4_5"):
         return int(inputs["video_grid_thw"][0][0]) * 2, []
-    if arch == "qwen3_vl":
+    if arch in ("qwen3_vl", "lfm3_vl"):
         return int(inputs["video_grid_thw"][0][0]) * 2, re.findall(r"<([\d.]+) seconds>", text)
     if arch == "glm4v":
         return int(inputs["video_grid_thw"][0][0]) * 2, re.findall(r"<\|end_of_image\|>(\d+)", text)
@@ -69,7 +69,7 @@ def _seen(arch, inputs, text):
 
 def _expected_times(arch, times):
     pairs = [(a + b) / 2 for a, b in zip(times[::2], times[1::2])]
-    return {"qwen3_vl": [f"{t:.1f}" for t in pairs], "glm4v": [str(int(t)) for t in times[::2]],
+    return {"qwen3_vl": [f"{t:.1f}" for t in pairs], "lfm3_vl": [f"{t:.1f}" for t in pairs], "glm4v": [str(int(t)) for t in times[::2]],
             "glm46v": [f"{t:.1f}" for t in times[::2]],
             "video_llama_3": [f"{t:.1f}" for t in times],
             "smolvlm": [f"{int(t // 60):02d}:{int(t % 60):02d}" for t in times],

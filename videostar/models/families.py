@@ -42,6 +42,11 @@ FAMILIES: dict[str, Family] = {f.name: f for f in [
                 "parameters, not linear layers)"),
     Family("qwen3_5", "Qwen3.5", "qwen3_5", ("Qwen3VLProcessor",), fps=2.0, max_pixels=360 * 420,
            note="Qwen3-VL's processor; hybrid linear attention (reference kernels on CPU)"),
+    Family("exaone4_5", "EXAONE 4.5", "exaone4_5", ("Exaone4_5_Processor",), max_pixels=360 * 420,
+           note="Qwen2-VL's video processor and placeholder; EXAONE 4 language model (tiny: Qwen turn markers)"),
+    Family("lfm3_vl", "LFM3-VL", "lfm3_vl", ("Lfm3VlProcessor",), fps=2.0,
+           note="Qwen3-VL's video processor and '<t seconds>' frames; LFM3 hybrid conv/attention language "
+                "model (tiny: Qwen turn markers)"),
     Family("llava_onevision", "LLaVA-OneVision", "llava_onevision", ("LlavaOnevisionProcessor",), max_pixels=384 * 384,
            note="<video> expanded to frames x pooled patches + 1; frames resized to the tower's square"),
     Family("llava_next_video", "LLaVA-NeXT-Video", "llava_next_video", ("LlavaNextVideoProcessor",),

@@ -363,11 +363,54 @@ def _videollama3(spec: TinyModelSpec, corpus):
     return config, processor
 
 
+def _qwen_processor_families(spec: TinyModelSpec, corpus):
+    """Families with a Qwen-style processor around another language model: EXAONE 4.5 (Qwen2-VL
+    video processor, Qwen2.5-VL-like tower) and LFM3-VL (Qwen3-VL video processor, timestamps)."""
+    import transformers
+
+    tokenizer = train_tokenizer(corpus, spec.vocab_size)
+    ids = _ids(tokenizer, SPECIAL_TOKENS)
+    text = _text_config("", spec, len(tokenizer), ids["<|endoftext|>"], ids["<|im_end|>"], ids["<|endoftext|>"])
+    text.update(head_dim=spec.hidden_size // spec.heads, sliding_window=16)
+    tokens = dict(image_token_id=ids["<|image_pad|>"], video_token_id=ids["<|video_pad|>"])
+    pixels = dict(patch_size=spec.patch_size, temporal_patch_size=spec.temporal_patch_size,
+                  merge_size=spec.merge_size)
+    size = {"shortest_edge": spec.min_pixels, "longest_edge": spec.max_pixels}
+    image = transformers.Qwen2VLImageProcessor(**pixels, min_pixels=spec.min_pixels, max_pixels=spec.max_pixels)
+    if spec.arch == "exaone4_5":
+        text.update(model_type="exaone4", layer_types=["sliding_attention", "full_attention"][:spec.layers])
+        vision = dict(depth=spec.vision_depth, hidden_size=spec.vision_embed, intermediate_size=2 * spec.vision_embed,
+                      num_heads=2, num_key_value_heads=2, patch_size=spec.patch_size,
+                      spatial_merge_size=spec.merge_size, temporal_patch_size=spec.temporal_patch_size,
+                      window_size=spec.patch_size * spec.merge_size * 2, out_hidden_size=spec.hidden_size,
+                      fullatt_block_indexes=[spec.vision_depth - 1])
+        config = transformers.Exaone4_5_Config(text_config=text, vision_config=vision, **tokens)
+        processor = transformers.Exaone4_5_Processor(
+            image_processor=image, video_processor=transformers.Qwen2VLVideoProcessor(
+                **pixels, min_pixels=spec.min_pixels, max_pixels=spec.max_pixels, cap_pixels_per_frame=True),
+            tokenizer=tokenizer, chat_template=CHAT_TEMPLATE)
+        return config, processor
+    text.update(model_type="lfm3", layer_types=["conv", "full_attention"][:spec.layers])
+    vision = dict(hidden_size=spec.vision_embed, intermediate_size=2 * spec.vision_embed,
+                  num_hidden_layers=spec.vision_depth, num_attention_heads=2, num_key_value_heads=2,
+                  patch_size=spec.patch_size, spatial_merge_size=spec.merge_size,
+                  temporal_patch_size=spec.temporal_patch_size)
+    config = transformers.Lfm3VlConfig(text_config=text, vision_config=vision, projector_hidden_size=spec.hidden_size,
+                                       vision_start_token_id=ids["<|vision_start|>"],
+                                       vision_end_token_id=ids["<|vision_end|>"], **tokens)
+    processor = transformers.Lfm3VlProcessor(
+        image_processor=image, video_processor=transformers.Qwen3VLVideoProcessor(**pixels, size=size,
+                                                                                  cap_pixels_per_frame=True),
+        tokenizer=tokenizer, chat_template=CHAT_TEMPLATE)
+    return config, processor
+
+
 # family name -> (spec, corpus) -> (config, processor); the model class comes from the config.
 BUILDERS = {
     "qwen2_vl": _qwen, "qwen2_5_vl": _qwen, "qwen3_vl": _qwen, "qwen3_vl_moe": _qwen, "qwen3_5": _qwen,
     "llava_onevision": _llava, "llava_next_video": _llava, "video_llava": _llava, "internvl": _internvl,
     "smolvlm": _smolvlm, "glm4v": _glm4v, "glm46v": _glm4v, "video_llama_3": _videollama3,
+    "exaone4_5": _qwen_processor_families, "lfm3_vl": _qwen_processor_families,
 }
 
 
