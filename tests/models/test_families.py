@@ -50,6 +50,8 @@ def test_batched_generation_equals_one_at_a_time(arch, backends):
 
 def _seen(arch, inputs, text):
     """(number of frames the model gets, the times written in its prompt) for one video."""
+    if arch == "hyperclovax_vision_v2":  # the clip's duration instead of per-frame times
+        return int(inputs["video_grid_thw"][0][0]) * 2, re.findall(r'"video_duration": ([\d.]+)', text)
     if arch in ("qwen2_vl", "qwen2_5_vl", "exaone4_5"):
         return int(inputs["video_grid_thw"][0][0]) * 2, []
     if arch in ("qwen3_vl", "lfm3_vl"):
@@ -67,13 +69,15 @@ def _seen(arch, inputs, text):
     return int(inputs["pixel_values_videos"].shape[1]), []  # the LLaVA families write no times
 
 
-def _expected_times(arch, times):
+def _expected_times(arch, frames):
+    times = list(frames.times)
     pairs = [(a + b) / 2 for a, b in zip(times[::2], times[1::2])]
     return {"qwen3_vl": [f"{t:.1f}" for t in pairs], "lfm3_vl": [f"{t:.1f}" for t in pairs], "glm4v": [str(int(t)) for t in times[::2]],
             "glm46v": [f"{t:.1f}" for t in times[::2]],
             "video_llama_3": [f"{t:.1f}" for t in times],
             "smolvlm": [f"{int(t // 60):02d}:{int(t % 60):02d}" for t in times],
-            "internvl": [str(i + 1) for i in range(len(times))]}.get(arch, [])
+            "internvl": [str(i + 1) for i in range(len(times))],
+            "hyperclovax_vision_v2": [str(frames.info.duration)]}.get(arch, [])
 
 
 @pytest.mark.parametrize("arch", SUPPORTED)
@@ -85,6 +89,6 @@ def test_the_model_sees_the_sampled_frames_at_their_times(arch, backends):
     kind = family_of(backend.processor).name  # Qwen3-VL-MoE and Qwen3.5 use Qwen3-VL's processor
     count, written = _seen(kind, inputs, text)
     assert count == 8
-    assert written == _expected_times(kind, list(frames.times))
+    assert written == _expected_times(kind, frames)
     if arch == "qwen2_5_vl":  # absolute time in the rotary positions: one temporal patch = 2 frames at 2 fps
         assert inputs["second_per_grid_ts"].tolist() == [1.0]

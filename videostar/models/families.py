@@ -44,6 +44,10 @@ FAMILIES: dict[str, Family] = {f.name: f for f in [
            note="Qwen3-VL's processor; hybrid linear attention (reference kernels on CPU)"),
     Family("exaone4_5", "EXAONE 4.5", "exaone4_5", ("Exaone4_5_Processor",), max_pixels=360 * 420,
            note="Qwen2-VL's video processor and placeholder; EXAONE 4 language model (tiny: Qwen turn markers)"),
+    Family("hyperclovax_vision_v2", "HyperCLOVAX Vision V2", "hyperclovax_vision_v2",
+           ("HyperCLOVAXVisionV2Processor",), max_pixels=360 * 420,
+           note="Qwen2-VL's video processor; the clip's duration (from the metadata) written where the template "
+                "puts <|video_duration|> (tiny: Qwen turn markers)"),
     Family("lfm3_vl", "LFM3-VL", "lfm3_vl", ("Lfm3VlProcessor",), fps=2.0,
            note="Qwen3-VL's video processor and '<t seconds>' frames; LFM3 hybrid conv/attention language "
                 "model (tiny: Qwen turn markers)"),

@@ -363,9 +363,15 @@ def _videollama3(spec: TinyModelSpec, corpus):
     return config, processor
 
 
+# HyperCLOVAX Vision V2: the processor writes the clip's duration where the template puts <|video_duration|>.
+HYPERCLOVAX_TEMPLATE = CHAT_TEMPLATE.replace(
+    "<|vision_start|><|video_pad|><|vision_end|>", "{\"video_duration\": <|video_duration|>}<|vision_start|><|video_pad|><|vision_end|>")
+
+
 def _qwen_processor_families(spec: TinyModelSpec, corpus):
     """Families with a Qwen-style processor around another language model: EXAONE 4.5 (Qwen2-VL
-    video processor, Qwen2.5-VL-like tower) and LFM3-VL (Qwen3-VL video processor, timestamps)."""
+    video processor, Qwen2.5-VL-like tower), HyperCLOVAX Vision V2 (Qwen2-VL video processor, Qwen2.5-VL
+    tower, the clip's duration written into the prompt) and LFM3-VL (Qwen3-VL video processor, timestamps)."""
     import transformers
 
     tokenizer = train_tokenizer(corpus, spec.vocab_size)
@@ -390,6 +396,19 @@ def _qwen_processor_families(spec: TinyModelSpec, corpus):
                 **pixels, min_pixels=spec.min_pixels, max_pixels=spec.max_pixels, cap_pixels_per_frame=True),
             tokenizer=tokenizer, chat_template=CHAT_TEMPLATE)
         return config, processor
+    if spec.arch == "hyperclovax_vision_v2":
+        text.update(model_type="hyperclovax")
+        vision = dict(model_type="qwen2_5_vl_vision", depth=spec.vision_depth, hidden_size=spec.vision_embed,
+                      intermediate_size=2 * spec.vision_embed, num_heads=2, patch_size=spec.patch_size,
+                      spatial_merge_size=spec.merge_size, temporal_patch_size=spec.temporal_patch_size,
+                      window_size=spec.patch_size * spec.merge_size * 2, out_hidden_size=spec.hidden_size,
+                      fullatt_block_indexes=[spec.vision_depth - 1])
+        config = transformers.HyperCLOVAXVisionV2Config(text_config=text, vision_config=vision, **tokens)
+        processor = transformers.HyperCLOVAXVisionV2Processor(
+            image_processor=image, video_processor=transformers.Qwen2VLVideoProcessor(
+                **pixels, min_pixels=spec.min_pixels, max_pixels=spec.max_pixels, cap_pixels_per_frame=True),
+            tokenizer=tokenizer, chat_template=HYPERCLOVAX_TEMPLATE)
+        return config, processor
     text.update(model_type="lfm3", layer_types=["conv", "full_attention"][:spec.layers])
     vision = dict(hidden_size=spec.vision_embed, intermediate_size=2 * spec.vision_embed,
                   num_hidden_layers=spec.vision_depth, num_attention_heads=2, num_key_value_heads=2,
@@ -410,7 +429,8 @@ BUILDERS = {
     "qwen2_vl": _qwen, "qwen2_5_vl": _qwen, "qwen3_vl": _qwen, "qwen3_vl_moe": _qwen, "qwen3_5": _qwen,
     "llava_onevision": _llava, "llava_next_video": _llava, "video_llava": _llava, "internvl": _internvl,
     "smolvlm": _smolvlm, "glm4v": _glm4v, "glm46v": _glm4v, "video_llama_3": _videollama3,
-    "exaone4_5": _qwen_processor_families, "lfm3_vl": _qwen_processor_families,
+    "exaone4_5": _qwen_processor_families, "hyperclovax_vision_v2": _qwen_processor_families,
+    "lfm3_vl": _qwen_processor_families,
 }
 
 
