@@ -72,7 +72,8 @@ def _seen(arch, inputs, text):
 def _expected_times(arch, frames):
     times = list(frames.times)
     pairs = [(a + b) / 2 for a, b in zip(times[::2], times[1::2])]
-    return {"qwen3_vl": [f"{t:.1f}" for t in pairs], "lfm3_vl": [f"{t:.1f}" for t in pairs], "glm4v": [str(int(t)) for t in times[::2]],
+    return {"qwen3_vl": [f"{t:.1f}" for t in pairs], "lfm3_vl": [f"{t:.1f}" for t in pairs],
+            "glm4v": [str(int(t)) for t in times[::2]],
             "glm46v": [f"{t:.1f}" for t in times[::2]],
             "video_llama_3": [f"{t:.1f}" for t in times],
             "smolvlm": [f"{int(t // 60):02d}:{int(t % 60):02d}" for t in times],

@@ -30,6 +30,14 @@ def test_tiny_model_builds_fast_small_and_loads_offline(tmp_path, arch):
     assert type(processor).__name__ in FAMILIES[arch].processors
 
 
+def test_the_readme_shows_the_family_table():
+    from pathlib import Path
+
+    from videostar.models.families import markdown_table
+
+    assert markdown_table() in (Path(__file__).parents[2] / "README.md").read_text()
+
+
 def test_unknown_arch_names_the_known_ones():
     with pytest.raises(ValueError, match="qwen3_vl"):
         TinyModelSpec(arch="gpt2")

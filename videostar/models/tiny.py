@@ -126,14 +126,18 @@ def _qwen(spec: TinyModelSpec, corpus):
                       fullatt_block_indexes=[spec.vision_depth - 1])
         config = transformers.Qwen2_5_VLConfig(text_config=text, vision_config=vision, **ids)
         processor_cls = transformers.Qwen2_5_VLProcessor
-    else:  # Qwen3-VL, its MoE, Qwen3.5 (hybrid linear attention): the Qwen3-VL processor
+    else:  # Qwen3-VL, Qwen3.5 (hybrid linear attention) and their MoEs: the Qwen3-VL processor
         text.update(head_dim=spec.hidden_size // spec.heads)
         text["rope_parameters"]["mrope_interleaved"] = True
         vision.update(hidden_size=spec.vision_embed, intermediate_size=2 * spec.vision_embed,
                       out_hidden_size=spec.hidden_size, num_position_embeddings=64)
         if spec.arch == "qwen3_vl_moe":
             text.update(moe_intermediate_size=spec.hidden_size // 2, num_experts=4, num_experts_per_tok=2)
-        if spec.arch == "qwen3_5":
+        if spec.arch == "qwen3_5_moe":
+            half = spec.hidden_size // 2
+            text.update(moe_intermediate_size=half, shared_expert_intermediate_size=half, num_experts=4,
+                        num_experts_per_tok=2)
+        if spec.arch in ("qwen3_5", "qwen3_5_moe"):
             text.update(linear_key_head_dim=16, linear_value_head_dim=16, linear_num_key_heads=2,
                         linear_num_value_heads=2, layer_types=["linear_attention", "full_attention"][:spec.layers])
             text["rope_parameters"]["partial_rotary_factor"] = 0.5
@@ -141,7 +145,7 @@ def _qwen(spec: TinyModelSpec, corpus):
         else:
             vision["deepstack_visual_indexes"] = [spec.vision_depth - 1]
         config_cls = {"qwen3_vl": transformers.Qwen3VLConfig, "qwen3_vl_moe": transformers.Qwen3VLMoeConfig,
-                      "qwen3_5": transformers.Qwen3_5Config}[spec.arch]
+                      "qwen3_5": transformers.Qwen3_5Config, "qwen3_5_moe": transformers.Qwen3_5MoeConfig}[spec.arch]
         config = config_cls(text_config=text, vision_config=vision, **ids)
         size = {"shortest_edge": spec.min_pixels, "longest_edge": spec.max_pixels}
         processor = transformers.Qwen3VLProcessor(
@@ -299,7 +303,8 @@ GLM_TOKENS = ["<|endoftext|>", "[gMASK]", "<sop>", "<|system|>", "<|user|>", "<|
 GLM_TEMPLATE = (
     "[gMASK]<sop>{% for message in messages %}<|{{ message['role'] }}|>\n{% for part in message['content'] %}"
     "{% if part['type'] == 'video' %}<|begin_of_video|><|video|><|end_of_video|>"
-    "{% elif part['type'] == 'image' %}<|begin_of_image|><|image|><|end_of_image|>{% else %}{{ part['text'] }}{% endif %}"
+    "{% elif part['type'] == 'image' %}<|begin_of_image|><|image|><|end_of_image|>"
+    "{% else %}{{ part['text'] }}{% endif %}"
     "{% endfor %}{% if message['role'] == 'assistant' %}<|endoftext|>{% endif %}{% endfor %}"
     "{% if add_generation_prompt %}<|assistant|>\n{% endif %}")
 
@@ -318,11 +323,16 @@ def _glm4v(spec: TinyModelSpec, corpus):
                                  "mrope_section": _mrope(head_dim // 2)})
     if spec.arch == "glm4v":
         text.pop("model_type")
+    if spec.arch == "glm4v_moe":
+        text.update(model_type="glm4v_moe_text", moe_intermediate_size=spec.hidden_size // 2, n_routed_experts=4,
+                    num_experts_per_tok=2, n_shared_experts=1, first_k_dense_replace=1)
     vision = dict(depth=spec.vision_depth, hidden_size=spec.vision_embed, intermediate_size=2 * spec.vision_embed,
                   num_heads=2, image_size=32, patch_size=spec.patch_size, spatial_merge_size=spec.merge_size,
                   temporal_patch_size=spec.temporal_patch_size, out_hidden_size=spec.hidden_size)
     glm46 = spec.arch == "glm46v"
-    config = (transformers.Glm46VConfig if glm46 else transformers.Glm4vConfig)(
+    config_cls = {"glm4v": transformers.Glm4vConfig, "glm4v_moe": transformers.Glm4vMoeConfig,
+                  "glm46v": transformers.Glm46VConfig}[spec.arch]
+    config = config_cls(
         text_config=text, vision_config=vision, image_token_id=ids["<|image|>"], video_token_id=ids["<|video|>"],
         image_start_token_id=ids["<|begin_of_image|>"], image_end_token_id=ids["<|end_of_image|>"],
         video_start_token_id=ids["<|begin_of_video|>"], video_end_token_id=ids["<|end_of_video|>"])
@@ -365,7 +375,8 @@ def _videollama3(spec: TinyModelSpec, corpus):
 
 # HyperCLOVAX Vision V2: the processor writes the clip's duration where the template puts <|video_duration|>.
 HYPERCLOVAX_TEMPLATE = CHAT_TEMPLATE.replace(
-    "<|vision_start|><|video_pad|><|vision_end|>", "{\"video_duration\": <|video_duration|>}<|vision_start|><|video_pad|><|vision_end|>")
+    "<|vision_start|><|video_pad|><|vision_end|>",
+    "{\"video_duration\": <|video_duration|>}<|vision_start|><|video_pad|><|vision_end|>")
 
 
 def _qwen_processor_families(spec: TinyModelSpec, corpus):
@@ -427,8 +438,9 @@ def _qwen_processor_families(spec: TinyModelSpec, corpus):
 # family name -> (spec, corpus) -> (config, processor); the model class comes from the config.
 BUILDERS = {
     "qwen2_vl": _qwen, "qwen2_5_vl": _qwen, "qwen3_vl": _qwen, "qwen3_vl_moe": _qwen, "qwen3_5": _qwen,
+    "qwen3_5_moe": _qwen,
     "llava_onevision": _llava, "llava_next_video": _llava, "video_llava": _llava, "internvl": _internvl,
-    "smolvlm": _smolvlm, "glm4v": _glm4v, "glm46v": _glm4v, "video_llama_3": _videollama3,
+    "smolvlm": _smolvlm, "glm4v": _glm4v, "glm4v_moe": _glm4v, "glm46v": _glm4v, "video_llama_3": _videollama3,
     "exaone4_5": _qwen_processor_families, "hyperclovax_vision_v2": _qwen_processor_families,
     "lfm3_vl": _qwen_processor_families,
 }

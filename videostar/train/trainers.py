@@ -112,7 +112,8 @@ def _common_args(config: TrainConfig) -> dict:
     import torch
 
     return dict(
-        use_cpu=config.device == "cpu", output_dir=str(config.output_dir), per_device_train_batch_size=config.batch_size,
+        use_cpu=config.device == "cpu", output_dir=str(config.output_dir),
+        per_device_train_batch_size=config.batch_size,
         gradient_accumulation_steps=config.grad_accum, learning_rate=config.learning_rate,
         lr_scheduler_type=config.lr_scheduler, warmup_steps=config.warmup_steps, num_train_epochs=config.epochs,
         max_steps=config.max_steps, logging_steps=config.logging_steps, save_steps=config.save_steps,
