@@ -394,32 +394,27 @@ def _qwen_processor_families(spec: TinyModelSpec, corpus):
                   merge_size=spec.merge_size)
     size = {"shortest_edge": spec.min_pixels, "longest_edge": spec.max_pixels}
     image = transformers.Qwen2VLImageProcessor(**pixels, min_pixels=spec.min_pixels, max_pixels=spec.max_pixels)
-    if spec.arch == "exaone4_5":
-        text.update(model_type="exaone4", layer_types=["sliding_attention", "full_attention"][:spec.layers])
+    if spec.arch in ("exaone4_5", "hyperclovax_vision_v2"):  # Qwen2.5-VL-like tower, Qwen2-VL video processor
         vision = dict(depth=spec.vision_depth, hidden_size=spec.vision_embed, intermediate_size=2 * spec.vision_embed,
-                      num_heads=2, num_key_value_heads=2, patch_size=spec.patch_size,
-                      spatial_merge_size=spec.merge_size, temporal_patch_size=spec.temporal_patch_size,
-                      window_size=spec.patch_size * spec.merge_size * 2, out_hidden_size=spec.hidden_size,
-                      fullatt_block_indexes=[spec.vision_depth - 1])
-        config = transformers.Exaone4_5_Config(text_config=text, vision_config=vision, **tokens)
-        processor = transformers.Exaone4_5_Processor(
-            image_processor=image, video_processor=transformers.Qwen2VLVideoProcessor(
-                **pixels, min_pixels=spec.min_pixels, max_pixels=spec.max_pixels, cap_pixels_per_frame=True),
-            tokenizer=tokenizer, chat_template=CHAT_TEMPLATE)
-        return config, processor
-    if spec.arch == "hyperclovax_vision_v2":
-        text.update(model_type="hyperclovax")
-        vision = dict(model_type="qwen2_5_vl_vision", depth=spec.vision_depth, hidden_size=spec.vision_embed,
-                      intermediate_size=2 * spec.vision_embed, num_heads=2, patch_size=spec.patch_size,
-                      spatial_merge_size=spec.merge_size, temporal_patch_size=spec.temporal_patch_size,
-                      window_size=spec.patch_size * spec.merge_size * 2, out_hidden_size=spec.hidden_size,
-                      fullatt_block_indexes=[spec.vision_depth - 1])
-        config = transformers.HyperCLOVAXVisionV2Config(text_config=text, vision_config=vision, **tokens)
-        processor = transformers.HyperCLOVAXVisionV2Processor(
-            image_processor=image, video_processor=transformers.Qwen2VLVideoProcessor(
-                **pixels, min_pixels=spec.min_pixels, max_pixels=spec.max_pixels, cap_pixels_per_frame=True),
-            tokenizer=tokenizer, chat_template=HYPERCLOVAX_TEMPLATE)
-        return config, processor
+                      num_heads=2, patch_size=spec.patch_size, spatial_merge_size=spec.merge_size,
+                      temporal_patch_size=spec.temporal_patch_size, window_size=spec.patch_size * spec.merge_size * 2,
+                      out_hidden_size=spec.hidden_size, fullatt_block_indexes=[spec.vision_depth - 1])
+        if spec.arch == "exaone4_5":
+            text.update(model_type="exaone4", layer_types=["sliding_attention", "full_attention"][:spec.layers])
+            vision.update(num_key_value_heads=2)
+            config_cls = transformers.Exaone4_5_Config
+            processor_cls = transformers.Exaone4_5_Processor
+        else:
+            text.update(model_type="hyperclovax")
+            vision.update(model_type="qwen2_5_vl_vision")
+            config_cls = transformers.HyperCLOVAXVisionV2Config
+            processor_cls = transformers.HyperCLOVAXVisionV2Processor
+        template = HYPERCLOVAX_TEMPLATE if spec.arch == "hyperclovax_vision_v2" else CHAT_TEMPLATE
+        video = transformers.Qwen2VLVideoProcessor(**pixels, min_pixels=spec.min_pixels, max_pixels=spec.max_pixels,
+                                                   cap_pixels_per_frame=True)
+        processor = processor_cls(image_processor=image, video_processor=video, tokenizer=tokenizer,
+                                  chat_template=template)
+        return config_cls(text_config=text, vision_config=vision, **tokens), processor
     text.update(model_type="lfm3", layer_types=["conv", "full_attention"][:spec.layers])
     vision = dict(hidden_size=spec.vision_embed, intermediate_size=2 * spec.vision_embed,
                   num_hidden_layers=spec.vision_depth, num_attention_heads=2, num_key_value_heads=2,
