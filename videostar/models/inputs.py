@@ -63,12 +63,20 @@ def encode_completions(processor, prompts: Sequence[str], completions: Sequence[
     users = [[{"role": "user", "content": p}] for p in prompts]
     fulls = [u + [{"role": "assistant", "content": c}] for u, c in zip(users, completions)]
     batch = model_inputs(processor, fulls, videos, add_generation_prompt=False, padding_side="right")
-    prompt = model_inputs(processor, users, videos, add_generation_prompt=True, padding_side="right")
+    # each distinct (prompt, video) once: DPO's chosen and rejected rows share theirs
+    first = {}
+    for i, (p, v) in enumerate(zip(prompts, videos)):
+        first.setdefault((p, id(v)), i)
+    unique = list(first.values())
+    prompt = model_inputs(processor, [users[i] for i in unique], [videos[i] for i in unique],
+                          add_generation_prompt=True, padding_side="right")
+    row_of = {i: k for k, i in enumerate(unique)}
     mask = torch.zeros_like(batch["input_ids"])
     for i in range(len(prompts)):
         real = batch["attention_mask"][i].nonzero().squeeze(1)  # positions of the row's tokens, any padding side
         full_ids = batch["input_ids"][i][real]
-        prompt_ids = prompt["input_ids"][i][prompt["attention_mask"][i].bool()]
+        j = row_of[first[(prompts[i], id(videos[i]))]]
+        prompt_ids = prompt["input_ids"][j][prompt["attention_mask"][j].bool()]
         n = len(prompt_ids)
         if n >= len(full_ids) or not torch.equal(full_ids[:n], prompt_ids):
             raise ValueError(
