@@ -5,8 +5,7 @@ import pytest
 import torch
 
 from videostar.data.manifest import load_manifest
-from videostar.models.families import FAMILIES, family_of
-from videostar.models.inputs import model_inputs
+from videostar.models.families import FAMILIES
 from videostar.train.collators import FrameLoader, VideoDPOCollator, VideoSFTCollator
 from videostar.video.sampling import FrameSampling
 
@@ -16,11 +15,10 @@ SUPPORTED = [name for name, family in FAMILIES.items() if family.supported]
 def _answer_ids(processor, prompt, answer):
     """The answer as the chat template renders it after the prompt (answer + end of turn), tokenized
     from text: independent of the processor's video expansion."""
-    family = family_of(processor)
     user = [{"role": "user", "content": [{"type": "text", "text": prompt}]}]
-    full = family.render(processor, user + [{"role": "assistant", "content": [{"type": "text", "text": answer}]}],
-                         False)
-    head = family.render(processor, user, True)
+    answered = user + [{"role": "assistant", "content": [{"type": "text", "text": answer}]}]
+    full = processor.apply_chat_template(answered, tokenize=False)
+    head = processor.apply_chat_template(user, add_generation_prompt=True, tokenize=False)
     assert full.startswith(head)
     return processor.tokenizer(full[len(head):], add_special_tokens=False)["input_ids"]
 

@@ -4,13 +4,14 @@ One row per family of the pinned transformers whose processor takes video. ``sup
 run by the test suite through batched generation, SFT and DPO collators (loss mask checked token
 by token), training steps and a LoRA merge, on a tiny random model built by
 ``videostar models tiny OUT --arch NAME`` (videostar/models/tiny.py). Rows that are not supported
-say why. What differs per family (a suitable frame setting, processor keyword arguments, template
-quirks) lives here and nowhere else.
+say why. What differs per family (a suitable frame setting, template and processor quirks) is
+written here and nowhere else; the code path itself is the same for every family
+(videostar/models/inputs.py).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 
 @dataclass(frozen=True)
@@ -18,15 +19,10 @@ class Family:
     name: str  # the --arch key and the tiny builder's name
     title: str
     model_type: str  # config.model_type of its checkpoints
-    processors: tuple[str, ...]  # processor class names that identify the family
+    processors: tuple[str, ...]  # the processor class its checkpoints load (several families share one)
     supported: bool = True
     note: str = ""  # what is special about it, or why it is not supported
     frames: str = ""  # a `frames:` setting that suits it (from its processor's defaults), shown in the README
-    video_kwargs: dict = field(default_factory=dict)  # extra processor keyword arguments for video
-
-    def render(self, processor, messages: list[dict], add_generation_prompt: bool) -> str:
-        """The chat template's text for structured messages (the video as a ``{"type": "video"}`` part)."""
-        return processor.apply_chat_template(messages, add_generation_prompt=add_generation_prompt, tokenize=False)
 
 
 FAMILIES: dict[str, Family] = {f.name: f for f in [
@@ -92,15 +88,6 @@ NOT_BUILT = {
         "embedding_gemma2", "pe_audio_video", "pe_video", "sam2_video", "timesformer", "videomae", "videoprism",
         "vivit", "vjepa2"),
 }
-
-GENERIC = Family("generic", "other", "", (), supported=False, note="not in the table: default processor call")
-
-
-def family_of(processor) -> Family:
-    """The family of a loaded processor (by class name); unknown processors get the generic call."""
-    name = type(processor).__name__
-    return next((f for f in FAMILIES.values() if name in f.processors), GENERIC)
-
 
 def markdown_table() -> str:
     """The README's family table, generated from ``FAMILIES``."""

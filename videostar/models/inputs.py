@@ -41,16 +41,14 @@ def model_inputs(processor, conversations: Sequence[list[dict]], videos: Sequenc
                  add_generation_prompt: bool, padding_side: str):
     """Processor outputs for a batch of chats (plain ``{"role", "content": str}`` messages); the
     video of row i, if any, goes before the text of its first user turn."""
-    from videostar.models.families import family_of
-
-    family = family_of(processor)
-    texts = [family.render(processor, with_video(messages, video is not None), add_generation_prompt)
+    texts = [processor.apply_chat_template(with_video(messages, video is not None),
+                                           add_generation_prompt=add_generation_prompt, tokenize=False)
              for messages, video in zip(conversations, videos)]
     present = [v for v in videos if v is not None]
     kwargs = {}
     if present:
         kwargs = dict(videos=[v.array for v in present], video_metadata=[video_metadata(v) for v in present],
-                      do_sample_frames=False, **family.video_kwargs)
+                      do_sample_frames=False)
     return processor(text=texts, padding=True, padding_side=padding_side, return_tensors="pt", **kwargs)
 
 
