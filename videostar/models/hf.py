@@ -1,8 +1,9 @@
-"""Generate with any Hugging Face ``AutoModelForImageTextToText`` whose processor takes video
-(Qwen2-VL, Qwen2.5-VL, LLaVA-OneVision, LLaVA-NeXT-Video, SmolVLM2, InternVL-hf, ...).
+"""Generate with a Hugging Face ``AutoModelForImageTextToText`` whose processor takes video (the
+families in models/families.py are tested end to end; others take the same generic path, untested).
 
 Loads from a hub id or a local directory, safetensors only, ``trust_remote_code`` off unless
-asked. Batches are left-padded so every row's continuation starts at the same position.
+asked. Inputs come from ``models.inputs.model_inputs`` (the sampled frames with their timestamps,
+never re-sampled); batches are left-padded so every row's continuation starts at the same position.
 """
 
 from __future__ import annotations
