@@ -82,7 +82,7 @@ class TrainConfig(TrainSettings):
     output_dir: Path
     frames: FrameSampling | None = None  # default: the frame_sampling recorded in the data rows
     dtype: str = "auto"
-    device: str = "auto"  # "cpu" forces the CPU; otherwise accelerate places the model (one copy per process)
+    device: str = "auto"
 
 
 @dataclass
@@ -108,7 +108,8 @@ def _frames(config: TrainConfig, dataset) -> FrameSampling:
 
 
 def _common_args(config: TrainConfig) -> dict:
-    """Trainer arguments; the trainer (accelerate) places the model, one copy per process."""
+    """Trainer arguments. The trainer (accelerate) places the model, one copy per process;
+    ``device: cpu`` forces the CPU, any other value leaves the choice to accelerate."""
     import torch
 
     return dict(
