@@ -1,6 +1,7 @@
 """Turn (processor, chat messages, sampled Frames) into model inputs, the same way for every family.
 
-Generation, SFT, DPO, evaluation and GRPO all go through ``model_inputs`` so that a model sees
+Generation, SFT, DPO and evaluation all go through ``model_inputs`` (so should any new trainer,
+e.g. GRPO's rollouts) so that a model sees
 exactly the frames the run sampled, with their true timestamps and frame rate: the processor gets
 a ``VideoMetadata`` per video and ``do_sample_frames=False``, so it never re-samples (Qwen3-VL
 would otherwise assume 24 fps and drop half the frames; GLM refuses frames without metadata;
