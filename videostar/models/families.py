@@ -26,7 +26,8 @@ class Family:
 
 
 FAMILIES: dict[str, Family] = {f.name: f for f in [
-    Family("qwen2_vl", "Qwen2-VL", "qwen2_vl", ("Qwen2VLProcessor",), frames="fps 2, max_pixels 151200 (as in examples/configs)",
+    Family("qwen2_vl", "Qwen2-VL", "qwen2_vl", ("Qwen2VLProcessor",),
+           frames="fps 2, max_pixels 151200 (as in examples/configs)",
            note="one `<|video_pad|>` run per video, expanded to the video's tokens"),
     Family("qwen2_5_vl", "Qwen2.5-VL", "qwen2_5_vl", ("Qwen2_5_VLProcessor",), frames="as Qwen2-VL",
            note="as Qwen2-VL, plus absolute time in the rotary positions (second_per_grid_ts from the metadata's fps)"),
