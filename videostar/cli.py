@@ -524,7 +524,7 @@ train_app.command("dpo")(_train_command("dpo", "Direct Preference Optimization o
 @models_app.command("tiny")
 def models_tiny(
     out: Path = typer.Argument(..., help="Directory to write the model and processor to."),
-    arch: str = typer.Option("qwen2_vl", help="qwen2_vl | qwen2_5_vl"),
+    arch: str = typer.Option("qwen2_vl", help="a family of videostar/models/families.py (README: Model families)"),
     seed: int = typer.Option(0, help="Weight initialization seed."),
 ) -> None:
     """Write a tiny random-weight video LLM (for tests and trying things offline)."""

@@ -112,7 +112,7 @@ def test_training_rows_carry_the_segment_and_load_its_frames(tmp_path, two_clips
     by_clip = {row["id"].split("/")[0]: row for row in rows}
     assert by_clip["first"]["segment"] == [0, 2] and by_clip["second"]["segment"] == [2, 4]
     load = FrameLoader(FrameSampling.model_validate(rows[0]["frame_sampling"]), tmp_path / "frames")
-    assert load(by_clip["first"]).mean() < 30 and load(by_clip["second"]).mean() > 225
+    assert load(by_clip["first"]).array.mean() < 30 and load(by_clip["second"]).array.mean() > 225
 
 
 def test_scripted_batches_decode_each_clip_once_and_never_mix_segments(tmp_path, two_clips):

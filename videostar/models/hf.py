@@ -1,15 +1,17 @@
-"""Generate with any Hugging Face ``AutoModelForImageTextToText`` whose processor takes video
-(Qwen2-VL, Qwen2.5-VL, LLaVA-OneVision, LLaVA-NeXT-Video, SmolVLM2, InternVL-hf, ...).
+"""Generate with a Hugging Face ``AutoModelForImageTextToText`` whose processor takes video (the
+families in models/families.py are tested end to end; others take the same generic path, untested).
 
 Loads from a hub id or a local directory, safetensors only, ``trust_remote_code`` off unless
-asked. Batches are left-padded so every row's continuation starts at the same position.
+asked. Inputs come from ``models.inputs.model_inputs`` (the sampled frames with their timestamps,
+never re-sampled); batches are left-padded so every row's continuation starts at the same position.
 """
 
 from __future__ import annotations
 
 from typing import Sequence
 
-from videostar.models.backend import Generation, GenRequest, SamplingParams, with_video
+from videostar.models.backend import Generation, GenRequest, SamplingParams
+from videostar.models.inputs import model_inputs
 
 
 def pick_device(device: str) -> str:
@@ -20,22 +22,24 @@ def pick_device(device: str) -> str:
     return "cuda" if torch.cuda.is_available() else "cpu"
 
 
-def load_processor_and_model(model: str, dtype: str = "auto", device: str = "auto", trust_remote_code: bool = False):
-    """(processor, model) on ``device``, eval mode, left padding."""
+def load_processor_and_model(model: str, dtype: str = "auto", device: str | None = "auto",
+                             trust_remote_code: bool = False):
+    """(processor, model) on ``device``, eval mode, left padding. ``device=None`` leaves the model
+    where it was loaded (on the CPU) for a trainer / accelerate to place, one copy per process."""
     from videostar.compat import ensure_torchvision_importable
 
     ensure_torchvision_importable()
     import torch
     from transformers import AutoModelForImageTextToText, AutoProcessor
 
-    device = pick_device(device)
     torch_dtype = "auto" if dtype == "auto" else getattr(torch, dtype)
     processor = AutoProcessor.from_pretrained(model, trust_remote_code=trust_remote_code)
     processor.tokenizer.padding_side = "left"
     net = AutoModelForImageTextToText.from_pretrained(
         model, dtype=torch_dtype, use_safetensors=True, trust_remote_code=trust_remote_code
     )
-    return processor, net.to(device).eval()
+    net.eval()
+    return processor, net if device is None else net.to(pick_device(device))
 
 
 class HFBackend:
@@ -50,13 +54,8 @@ class HFBackend:
 
     def encode(self, requests: Sequence[GenRequest], add_generation_prompt: bool = True):
         """Processor inputs (on the model's device) for a batch of requests."""
-        texts = [
-            self.processor.apply_chat_template(with_video(r.messages, r.video is not None),
-                                               add_generation_prompt=add_generation_prompt, tokenize=False)
-            for r in requests
-        ]
-        videos = [r.video.array for r in requests if r.video is not None] or None
-        return self.processor(text=texts, videos=videos, return_tensors="pt", padding=True).to(self.device)
+        return model_inputs(self.processor, [r.messages for r in requests], [r.video for r in requests],
+                            add_generation_prompt=add_generation_prompt, padding_side="left").to(self.device)
 
     def generate(self, requests: Sequence[GenRequest], params: SamplingParams) -> list[Generation]:
         import torch

@@ -9,21 +9,20 @@ tokens are the completion:
 - ``VideoDPOCollator``: TRL's preference layout, chosen rows then rejected rows (videos repeated),
   with a ``completion_mask``.
 
-The prompt's length comes from the prompt's own tokens plus the video tokens the processor expanded
-in that row (or, for processors without a video placeholder token, from processing the prompt alone).
+Which tokens are the completion is found the same way for every model family (prompt alone and
+prompt + answer through the same processor call, see models/inputs.py); the frames reach the
+processor with their sampled timestamps and are never re-sampled.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
-import numpy as np
-
-from videostar.models.backend import with_video
+from videostar.models.inputs import encode_completions
 from videostar.video.cache import FrameCache
-from videostar.video.decode import decode
+from videostar.video.decode import Frames, decode
 from videostar.video.sampling import FrameSampling
 
 
@@ -37,11 +36,11 @@ class FrameLoader:
     def __post_init__(self):
         self._cache = FrameCache(self.cache_dir) if self.cache_dir else None
 
-    def __call__(self, row: dict) -> np.ndarray:
+    def __call__(self, row: dict) -> Frames:
         segment = tuple(row["segment"]) if row.get("segment") else None
         if self._cache is not None:
-            return self._cache.load(row["video"], self.sampling, segment=segment, fps=row.get("fps")).array
-        return decode(row["video"], self.sampling, segment=segment, fps=row.get("fps")).array
+            return self._cache.load(row["video"], self.sampling, segment=segment, fps=row.get("fps"))
+        return decode(row["video"], self.sampling, segment=segment, fps=row.get("fps"))
 
 
 def _turn_text(row: dict, key: str, role: str) -> str:
@@ -59,50 +58,6 @@ def prompt_text(row: dict) -> str:
 
 def response_text(row: dict) -> str:
     return _turn_text(row, "response", "assistant")
-
-
-def encode_completions(processor, prompts: Sequence[str], completions: Sequence[str],
-                       videos: Sequence[np.ndarray]) -> dict:
-    """Right-padded batch of prompt+completion with a ``completion_mask`` (1 on completion tokens)."""
-    import torch
-
-    user = [[{"role": "user", "content": p}] for p in prompts]
-    prompt_texts = [processor.apply_chat_template(with_video(m, True), add_generation_prompt=True, tokenize=False)
-                    for m in user]
-    full_texts = [processor.apply_chat_template(
-        with_video(m + [{"role": "assistant", "content": c}], True), tokenize=False) for m, c in zip(user, completions)]
-    for prompt, full in zip(prompt_texts, full_texts):
-        if not full.startswith(prompt):
-            raise ValueError("the chat template does not render the prompt as a prefix of prompt + answer; "
-                             "cannot tell which tokens are the answer")
-    tokenizer = processor.tokenizer
-    side = tokenizer.padding_side
-    try:
-        tokenizer.padding_side = "right"
-        batch = processor(text=full_texts, videos=list(videos), padding=True, return_tensors="pt")
-        prompt_lengths = _prompt_lengths(processor, prompt_texts, batch, videos)
-    finally:
-        tokenizer.padding_side = side
-    positions = torch.arange(batch["input_ids"].shape[1]).unsqueeze(0)
-    completion = (positions >= prompt_lengths.unsqueeze(1)) & batch["attention_mask"].bool()
-    batch["completion_mask"] = completion.long()
-    return batch
-
-
-def _prompt_lengths(processor, prompt_texts: list[str], batch: dict, videos: Sequence[np.ndarray]):
-    """Tokens of each row's prompt in ``batch``. The processor expands each video placeholder token
-    into as many tokens as the video needs, the same in prompt and full text: so the prompt's length
-    is its unexpanded tokens plus the row's video tokens less its placeholders. Processors without a
-    placeholder token are asked directly (a second pass over the videos)."""
-    import torch
-
-    video_token = getattr(processor, "video_token_id", None)
-    if video_token is None:
-        return processor(text=prompt_texts, videos=list(videos), padding=True, return_tensors="pt")[
-            "attention_mask"].sum(dim=1)
-    unexpanded = processor.tokenizer(prompt_texts, add_special_tokens=False)["input_ids"]
-    expanded = (batch["input_ids"] == video_token).sum(dim=1)
-    return torch.tensor([len(ids) - ids.count(video_token) + int(n) for ids, n in zip(unexpanded, expanded)])
 
 
 @dataclass

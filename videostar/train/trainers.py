@@ -8,26 +8,48 @@ Several GPUs: ``accelerate launch -m videostar.cli train sft --config ...`` (see
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from videostar.atomic import write_json
 from videostar.train.collators import FrameLoader, VideoDPOCollator, VideoSFTCollator
 from videostar.video.sampling import FrameSampling
 
-LM_PROJECTIONS = ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"]
-
 
 class LoraSettings(BaseModel):
+    """LoRA adapters on every linear layer of the language model (attention and MLP projections),
+    found from the model's structure (the module ``get_decoder()`` returns), never by name suffix:
+    Qwen2.5-VL's vision MLP also has ``gate_proj``/``up_proj``/``down_proj``. The vision tower,
+    the vision-language projector and the output head stay frozen unless ``vision: true`` (then
+    every linear layer outside the language model and head gets adapters too). ``target_modules``
+    replaces all of this with PEFT's own matching (a list of names or a regex)."""
+
     model_config = ConfigDict(extra="forbid")
     r: int = Field(16, ge=1)
     alpha: int = Field(32, ge=1)
     dropout: float = Field(0.05, ge=0, lt=1)
-    # The language model's projections; the vision tower's layers have other names and stay frozen.
-    target_modules: list[str] | str = Field(default_factory=lambda: list(LM_PROJECTIONS))
+    vision: bool = False
+    target_modules: list[str] | str | None = None
+
+
+def lora_targets(model, settings: LoraSettings) -> list[str] | str:
+    """Full names of the linear layers LoRA adapts (see ``LoraSettings``)."""
+    import torch
+
+    if settings.target_modules is not None:
+        return settings.target_modules
+    names = {id(module): name for name, module in model.named_modules()}
+    decoder = names.get(id(model.get_decoder()))
+    if decoder is None:
+        raise ValueError(f"{type(model).__name__}: cannot find the language model (get_decoder); "
+                         "set lora.target_modules explicitly")
+    head = names.get(id(model.get_output_embeddings()))
+    linear = [n for n, m in model.named_modules() if isinstance(m, torch.nn.Linear) and n != head]
+    language = [n for n in linear if n.startswith(decoder + ".")]
+    return linear if settings.vision else language
 
 
 class TrainSettings(BaseModel):
@@ -87,10 +109,13 @@ def _frames(config: TrainConfig, dataset) -> FrameSampling:
 
 
 def _common_args(config: TrainConfig) -> dict:
+    """Trainer arguments. The trainer (accelerate) places the model, one copy per process;
+    ``device: cpu`` forces the CPU, any other value leaves the choice to accelerate."""
     import torch
 
     return dict(
-        output_dir=str(config.output_dir), per_device_train_batch_size=config.batch_size,
+        use_cpu=config.device == "cpu", output_dir=str(config.output_dir),
+        per_device_train_batch_size=config.batch_size,
         gradient_accumulation_steps=config.grad_accum, learning_rate=config.learning_rate,
         lr_scheduler_type=config.lr_scheduler, warmup_steps=config.warmup_steps, num_train_epochs=config.epochs,
         max_steps=config.max_steps, logging_steps=config.logging_steps, save_steps=config.save_steps,
@@ -100,28 +125,35 @@ def _common_args(config: TrainConfig) -> dict:
     )
 
 
-def _peft(config: TrainConfig):
+def _peft(config: TrainConfig, model):
     if config.lora is None:
         return None
     from peft import LoraConfig
 
     return LoraConfig(r=config.lora.r, lora_alpha=config.lora.alpha, lora_dropout=config.lora.dropout,
-                      target_modules=config.lora.target_modules, task_type="CAUSAL_LM")
+                      target_modules=lora_targets(model, config.lora), task_type="CAUSAL_LM")
 
 
 def _finish(trainer, config: TrainConfig, processor) -> TrainResult:
+    """Train, then write final/, merged/ and the metrics once: under ``accelerate launch`` only the
+    main process writes (every process holds the same weights after the last step)."""
     resume = any(Path(config.output_dir).glob("checkpoint-*"))
     trainer.train(resume_from_checkpoint=True if resume else None)
     losses = [entry["loss"] for entry in trainer.state.log_history if "loss" in entry]
     final = Path(config.output_dir) / "final"
-    trainer.save_model(str(final))
-    processor.save_pretrained(final)
+    trainer.save_model(str(final))  # collective under DeepSpeed/FSDP; writes on the main process only
     model_dir = final
-    if config.lora is not None and config.merge:
-        model_dir = merge_adapter(trainer.model, processor, Path(config.output_dir) / "merged")
+    merge = config.lora is not None and config.merge
+    if merge:
+        model_dir = Path(config.output_dir) / "merged"
     metrics = {"losses": losses, "steps": trainer.state.global_step,
                "log": [e for e in trainer.state.log_history if "loss" in e or "train_loss" in e]}
-    (Path(config.output_dir) / "train_metrics.json").write_text(json.dumps(metrics, indent=2))
+    if trainer.is_world_process_zero():
+        processor.save_pretrained(final)
+        if merge:
+            merge_adapter(trainer.model, processor, model_dir)
+        write_json(Path(config.output_dir) / "train_metrics.json", metrics)
+    trainer.accelerator.wait_for_everyone()
     return TrainResult(model_dir=model_dir, losses=losses, metrics=metrics)
 
 
@@ -138,7 +170,7 @@ def _load(config: TrainConfig):
 
     from videostar.models.hf import load_processor_and_model
 
-    processor, model = load_processor_and_model(config.model, config.dtype, config.device)
+    processor, model = load_processor_and_model(config.model, config.dtype, device=None)
     model.train()
     dataset = load_dataset("json", data_files=str(config.data), split="train")
     if len(dataset) == 0:
@@ -163,7 +195,7 @@ def train_sft(config: TrainConfig) -> TrainResult:
     collator = VideoSFTCollator(processor, FrameLoader(_frames(config, dataset), Path(config.output_dir) / "frames"))
     args = SFTConfig(**_common_args(config), dataset_kwargs={"skip_prepare_dataset": True}, max_length=None)
     trainer = SFTTrainer(model=model, args=args, train_dataset=dataset, data_collator=collator,
-                         processing_class=processor, peft_config=_peft(config))
+                         processing_class=processor, peft_config=_peft(config, model))
     return _finish(trainer, config, processor)
 
 
@@ -187,5 +219,5 @@ def train_dpo(config: TrainConfig) -> TrainResult:
     collator = VideoDPOCollator(processor, FrameLoader(_frames(config, dataset), Path(config.output_dir) / "frames"))
     args = DPOConfig(**_common_args(config), beta=config.dpo_beta, max_length=None)
     trainer = _video_dpo_trainer()(model=model, args=args, train_dataset=dataset, data_collator=collator,
-                                   processing_class=processor, peft_config=_peft(config))
+                                   processing_class=processor, peft_config=_peft(config, model))
     return _finish(trainer, config, processor)
