@@ -30,7 +30,8 @@ def backends(tmp_path_factory):
 
 
 def _frames(seed=0, count=8, fps=2.0, start=3.0):
-    """8 frames sampled at 2 fps from 3 s on: times 3.25, 3.75, ..., 6.75 (exact in binary)."""
+    """8 frames sampled at 2 fps from the clip [3, 7] s: at 3.25, 3.75, ..., 6.75 s of the video, which
+    are 0.25, 0.75, ..., 3.75 s of the clip (exact in binary)."""
     array = np.random.default_rng(seed).integers(0, 255, (count, 48, 64, 3), dtype=np.uint8)
     return Frames.from_array(array, fps=fps, start=start)
 
@@ -70,7 +71,7 @@ def _seen(arch, inputs, text):
 
 
 def _expected_times(arch, frames):
-    times = list(frames.times)
+    times = [t - 3.0 for t in frames.times]  # the clip's own clock: it starts at 3 s (see _frames)
     pairs = [(a + b) / 2 for a, b in zip(times[::2], times[1::2])]
     return {"qwen3_vl": [f"{t:.1f}" for t in pairs], "lfm3_vl": [f"{t:.1f}" for t in pairs],
             "glm4v": [str(int(t)) for t in times[::2]],

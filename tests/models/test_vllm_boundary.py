@@ -48,12 +48,13 @@ def test_boundary_video_is_the_sampled_frames_with_metadata_vllm_and_hf_accept(r
     prompt = vllm_prompt(GenRequest([{"role": "user", "content": "q"}], clip), render)
     frames, metadata = prompt["multi_modal_data"]["video"]
     assert frames is clip.array and frames.dtype == np.uint8 and frames.shape == (4, 56, 56, 3)
-    assert metadata == {"total_num_frames": 4, "fps": 2.0, "duration": 2.0, "frames_indices": [0, 1, 2, 3],
+    assert metadata == {"total_num_frames": 4, "fps": 2.0, "duration": 2.0, "frames_indices": [0.5, 1.5, 2.5, 3.5],
                         "video_backend": "videostar", "do_sample_frames": False}
     assert prompt["mm_processor_kwargs"] == {"do_sample_frames": False, "fps": 2.0}
-    # vLLM hands the metadata (less do_sample_frames) to the model's HF processor as a VideoMetadata
+    # vLLM hands the metadata (less do_sample_frames) to the model's HF processor as a VideoMetadata:
+    # the frames' real times on the clip's clock and their real spacing
     hf = VideoMetadata(**{k: v for k, v in metadata.items() if k != "do_sample_frames"})
-    assert hf.timestamps == [0.0, 0.5, 1.0, 1.5] and hf.sampled_fps == 2.0  # the frames' real spacing
+    assert hf.timestamps == [0.25, 0.75, 1.25, 1.75] and hf.sampled_fps == 2.0
 
 
 def test_boundary_processor_expands_the_video_like_the_hf_backend(render, tiny_backend):

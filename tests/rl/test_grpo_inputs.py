@@ -3,8 +3,9 @@
 import numpy as np
 import pytest
 
-from videostar.rl.inputs import encode_prompt, video_metadata
-from videostar.video.decode import Frames
+from videostar.models.inputs import video_metadata
+from videostar.rl.inputs import encode_prompt
+from videostar.video.decode import Frames, VideoInfo
 from videostar.video.sampling import FrameSampling
 
 
@@ -13,7 +14,18 @@ def test_metadata_describes_the_sampled_frames(gray_video):
 
     frames = decode(gray_video, FrameSampling(num_frames=4))  # 4 of a 2 s clip: one every 0.5 s
     meta = video_metadata(frames)
-    assert meta["fps"] == pytest.approx(2.0) and meta["total_num_frames"] == 4 and meta["duration"] == pytest.approx(2.0)
+    # the 2 s clip at the video's 8 fps (16 frames), 4 of them sampled: a sampled rate of 2 fps
+    assert meta.fps == pytest.approx(8.0) and meta.total_num_frames == 16 and meta.duration == pytest.approx(2.0)
+    assert meta.sampled_fps == pytest.approx(2.0) and meta.timestamps == pytest.approx([0.25, 0.75, 1.25, 1.75])
+
+
+def test_metadata_of_a_segment_reads_on_the_clips_clock():
+    """8 frames of the segment [40, 50] s of a long 25 fps video: 0.8 fps, times from the clip's start."""
+    times = 40 + (np.arange(8) + 0.5) * 1.25
+    frames = Frames(np.zeros((8, 4, 4, 3), np.uint8), times, VideoInfo(duration=100.0, fps=25.0, width=4, height=4))
+    meta = video_metadata(frames)
+    assert meta.sampled_fps == pytest.approx(0.8) and meta.duration == pytest.approx(10.0)
+    assert meta.timestamps == pytest.approx([0.625 + 1.25 * i for i in range(8)])
 
 
 @pytest.mark.slow  # builds a model and imports transformers (seconds)

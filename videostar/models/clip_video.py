@@ -61,10 +61,11 @@ def encode_mp4(frames: "Frames") -> bytes:
 
 def vllm_video(frames: "Frames") -> tuple[np.ndarray, dict]:
     """``(array, metadata)``, the video item of vLLM's ``multi_modal_data`` (the form vLLM's own
-    loaders return): the frames as a ``len(frames)``-frame video at ``clip_rate``, every frame
-    already sampled (``do_sample_frames: False``, so no processor re-samples them)."""
-    count = len(frames.array)
-    rate = float(clip_rate(frames))
-    metadata = {"total_num_frames": count, "fps": rate, "duration": count / rate,
-                "frames_indices": list(range(count)), "video_backend": "videostar", "do_sample_frames": False}
-    return frames.array, metadata
+    loaders return), with the same clip metadata the transformers path gives the processor
+    (``models.inputs.video_metadata``); every frame is already sampled (``do_sample_frames: False``)."""
+    from videostar.models.inputs import video_metadata
+
+    meta = video_metadata(frames)
+    return frames.array, {"total_num_frames": meta.total_num_frames, "fps": meta.fps, "duration": meta.duration,
+                          "frames_indices": list(meta.frames_indices), "video_backend": "videostar",
+                          "do_sample_frames": False}

@@ -23,19 +23,40 @@ if TYPE_CHECKING:
     from videostar.video.decode import Frames
 
 
-def video_metadata(frames: "Frames"):
-    """The metadata processors read: source fps, duration, and the sampled frames' positions.
+def clip_timing(frames: "Frames") -> tuple[float, float, float]:
+    """(clip start, frame spacing, source fps) of sampled frames, all in seconds of the video.
 
-    ``frames_indices`` are the frames' times in units of 1/fps (not rounded), so every processor's
-    ``index / fps`` gives back exactly the times the run sampled."""
+    ``FrameSampling`` puts frame i at the centre of the i-th of n equal bins of the clip (both modes),
+    so the clip starts half a spacing before the first frame and lasts n spacings."""
+    import numpy as np
+
+    times = np.asarray(frames.times, dtype=np.float64)
+    source_fps = float(frames.info.fps) if frames.info.fps and frames.info.fps > 0 else 0.0
+    spacing = float(np.median(np.diff(times))) if len(times) > 1 else 0.0
+    if spacing <= 0:
+        spacing = 1.0 / source_fps if source_fps else 1.0
+    return float(times[0]) - spacing / 2, spacing, source_fps or 1.0 / spacing
+
+
+def video_metadata(frames: "Frames"):
+    """The metadata processors read, for the CLIP the frames were sampled from: its fps, length and
+    the sampled frames' positions in it. Times are the clip's own (0 = the clip's start), as labels
+    in seconds are (they are read against the clip), so a model that writes times (Qwen3-VL's
+    "<t seconds>", GLM, VideoLLaMA3, SmolVLM2) writes them on the labels' clock, and the sampled rate
+    (``len(frames_indices) / total_num_frames * fps``, from which Qwen2.5-VL takes its temporal
+    step) is the frames' true rate even for a short segment of a long video. ``frames_indices`` are
+    not rounded, so every processor's ``index / fps`` gives back exactly the sampled times."""
+    from videostar.compat import ensure_torchvision_importable
+
+    ensure_torchvision_importable()  # transformers.video_utils imports torchvision
     from transformers.video_utils import VideoMetadata
 
-    info = frames.info
-    fps = float(info.fps) if info.fps and info.fps > 0 else len(frames.times) / max(info.duration, 1e-6)
+    start, spacing, fps = clip_timing(frames)
+    count = len(frames.times)
     return VideoMetadata(
-        total_num_frames=max(len(frames.times), round(info.duration * fps)), fps=fps, duration=float(info.duration),
+        total_num_frames=max(count, round(count * spacing * fps)), fps=fps, duration=count * spacing,
         width=int(frames.array.shape[2]), height=int(frames.array.shape[1]),
-        frames_indices=[float(t) * fps for t in frames.times])
+        frames_indices=[(float(t) - start) * fps for t in frames.times])
 
 
 def model_inputs(processor, conversations: Sequence[list[dict]], videos: Sequence["Frames | None"],

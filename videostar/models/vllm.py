@@ -45,7 +45,9 @@ def vllm_prompt(request: GenRequest, render: Callable[[list[dict]], str]) -> dic
     if request.video is not None:
         frames, metadata = vllm_video(request.video)
         prompt["multi_modal_data"] = {"video": (frames, metadata)}
-        prompt["mm_processor_kwargs"] = {"do_sample_frames": False, "fps": metadata["fps"]}
+        # ``fps`` here means the rate of the frames handed over (Qwen2.5-VL's temporal step), not the source's
+        sampled_fps = len(metadata["frames_indices"]) / metadata["total_num_frames"] * metadata["fps"]
+        prompt["mm_processor_kwargs"] = {"do_sample_frames": False, "fps": sampled_fps}
     return prompt
 
 

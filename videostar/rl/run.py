@@ -155,7 +155,7 @@ def run_grpo(config: GRPORunConfig, callbacks: list | None = None,
             trainer = VideoGRPOTrainer(
                 model=model, reward_funcs=[reward], args=grpo_args(config, _use_vllm(config)),
                 train_dataset=Dataset.from_list(prompt_rows(samples, config.prompts, config.seed)),
-                processing_class=processor, peft_config=_peft(config), clips=clips,
+                processing_class=processor, peft_config=_peft(config, model), clips=clips,
                 callbacks=[_ledger_resume_callback(ledger), _metrics_callback(out / METRICS_FILE),
                            *(callbacks or [])])
             checkpoint = latest_checkpoint(out)
