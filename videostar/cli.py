@@ -368,7 +368,7 @@ def eval_cmd(
     from videostar.config import EvalConfig
     from videostar.data.manifest import load_manifest
     from videostar.engine.engine import make_verifier, recorded_settings
-    from videostar.eval.evaluate import evaluate
+    from videostar.eval.evaluate import evaluate, grounded_table
     from videostar.models import load_backend
     from videostar.prompts import Prompts
     from videostar.video.sampling import FrameSampling
@@ -382,13 +382,9 @@ def eval_cmd(
     samples = [s for s in load_manifest(settings.manifest) if settings.splits is None or s.split in settings.splits]
     result = evaluate(load_backend(settings.model), samples, settings.frames or recorded_frames or FrameSampling(),
                       verifier, max_new_tokens=settings.max_new_tokens, batch_size=settings.batch_size,
-                      modes=tuple(settings.modes), seed=settings.seed,
+                      modes=tuple(settings.modes), seed=settings.seed, swapped=settings.swapped,
                       prompts=settings.prompts or recorded_prompts or Prompts())
-    table = Table("task", "n", "open (verified) %", "multiple choice %")
-    for task, row in result["tasks"].items():
-        table.add_row(task, str(row["n"]), f"{row.get('open', float('nan')):.1f}", f"{row.get('mc', float('nan')):.1f}")
-    console.print(table)
-    console.print(f"mean: open {result.get('open', 0):.1f}%, multiple choice {result.get('mc', 0):.1f}%")
+    console.print(grounded_table(result, settings.modes))
     if result["skipped"]:
         console.print(f"skipped: {len({s['video'] for s in result['skipped']})} unreadable videos "
                       f"({len(result['skipped'])} samples; listed in the results JSON)")
