@@ -416,7 +416,7 @@ def demo_cmd(
 ) -> None:
     """The whole demo: base vs Video-STaR cycles vs the naive baseline, on CPU, offline."""
     from videostar.demo import Demo, DemoConfig
-    from videostar.report import write_report
+    from videostar.report import headline, write_report
 
     settings = _settings(DemoConfig, config, {
         "run_dir": run_dir, "train_videos": train_videos, "eval_videos": eval_videos, "cycles": cycles,
@@ -427,14 +427,10 @@ def demo_cmd(
             results = Demo(settings, say=console.print, progress=_generation_progress(progress)).run()
         except FileNotFoundError as err:
             _fail(str(err))
-    table = Table("model", *results["adapted_tasks"], "adapted (mean)", "general (mean)")
-    stages = [("base", results["base"]), ("baseline", results["baseline"])] + [
-        (f"Video-STaR cycle {k + 1}", c) for k, c in enumerate(results["cycles"])]
-    keys = ["base", "baseline"] + [f"cycle_{k + 1}" for k in range(len(results["cycles"]))]
-    for (name, summary), key in zip(stages, keys):
-        per_task = results["per_task"][key]
-        table.add_row(name, *[f"{per_task.get(t) or 0:.1f}" for t in results["adapted_tasks"]],
-                      f"{summary['adapted']:.1f}", f"{summary['general']:.1f}")
+    headers, rows = headline(results)
+    table = Table(*headers)
+    for row in rows:
+        table.add_row(*row)
     console.print(table)
     console.print(f"wrote {settings.run_dir / 'results.json'} and {write_report(settings.run_dir)}")
 
