@@ -20,6 +20,7 @@ from videostar.star.trainset import build_examples
 from videostar.store.export import export
 from videostar.store.ledger import Ledger
 from videostar.toyworld.dataset import make_toy_dataset
+from videostar.toyworld.scenes import TASKS
 from videostar.verify.verifier import Verifier
 
 runner = CliRunner()
@@ -42,8 +43,9 @@ def test_yield_bookkeeping_with_scripted_backend(tmp_path, toy_manifest):
             assert row["questions"] == 4
             # the gold answer's own rendering passes every verifier: rationalization keeps the rest
             assert row["kept_answer"] + row["kept_rationalization"] == 4 and row["failed"] == 0, task
-        assert ledger.count("generations") == 28 + (28 - lefts)
-        assert max(backend.calls) <= 16 and sum(backend.calls) == 28 + 28 - lefts
+        asked = 4 * len(TASKS)  # 4 videos, one sample per toy task
+        assert ledger.count("generations") == asked + (asked - lefts)
+        assert max(backend.calls) <= 16 and sum(backend.calls) == asked + asked - lefts
         examples = build_examples(ledger)
     cot = [e for e in examples if e.form == "cot" and e.source == "rationalize"]
     assert cot and all("The correct answer is" not in e.prompt for e in cot)  # STaR: no hint in training
