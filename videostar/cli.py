@@ -363,7 +363,8 @@ def eval_cmd(
     batch_size: Optional[int] = typer.Option(None, help="Requests per model call (batch_size)."),
     device: Optional[str] = typer.Option(None, help="model.device: cpu | cuda | auto"),
 ) -> None:
-    """Held-out accuracy per task: open answers scored by the verifiers, and multiple choice."""
+    """Held-out accuracy per task (open answers scored by the verifiers, and multiple choice), with the real
+    video and with videos swapped among samples of the task: grounded = real - swapped."""
     from videostar.atomic import write_json
     from videostar.config import EvalConfig
     from videostar.data.manifest import load_manifest
