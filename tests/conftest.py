@@ -21,7 +21,7 @@ os.environ["TRANSFORMERS_OFFLINE"] = "1"
 
 @pytest.fixture(scope="session")
 def toy_manifest(tmp_path_factory) -> Path:
-    """A small toy dataset (4 videos x 7 tasks), rendered once per test session."""
+    """A small toy dataset (4 videos x 8 tasks, one per label type), rendered once per test session."""
     return make_toy_dataset(tmp_path_factory.mktemp("toy"), n=4, seed=7)
 
 

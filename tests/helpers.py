@@ -59,6 +59,19 @@ class ConstantBackend:
         return [Reply(self.text, 3, 2) for _ in requests]
 
 
+class ReplyBackend:
+    """A stand-in model at the Backend boundary: each request answered ``reply(prompt text, frames)``,
+    so a test decides exactly how much of the answer comes from the frames."""
+
+    name = "reply"
+
+    def __init__(self, reply: Callable[[str, list[np.ndarray]], str]):
+        self.reply = reply
+
+    def generate(self, requests, params):
+        return [Reply(self.reply(r.messages[0]["content"], list(r.video.array)), 3, 2) for r in requests]
+
+
 class ScriptedSaviBackend:
     """A stand-in model for VideoSAVi, scripted so each question hits one pair rule:
     'Where' -> the critique finds nothing; 'color' -> a real fix (kept); 'first' -> revision unchanged;

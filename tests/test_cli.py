@@ -3,6 +3,7 @@ import json
 from typer.testing import CliRunner
 
 from videostar.cli import app
+from videostar.toyworld.scenes import TASKS
 
 runner = CliRunner()
 
@@ -13,10 +14,10 @@ def test_toy_make_validate_decode_and_stats(tmp_path):
     assert result.exit_code == 0, result.output
     manifest = out / "manifest.jsonl"
     result = runner.invoke(app, ["data", "validate", str(manifest), "--decode"])
-    assert result.exit_code == 0 and "OK" in result.output and "21 samples" in result.output
+    assert result.exit_code == 0 and "OK" in result.output and f"{3 * len(TASKS)} samples" in result.output
     result = runner.invoke(app, ["data", "stats", str(manifest), "--json"])
     stats = json.loads(result.output)
-    assert stats["samples"] == 21 and stats["videos"] == 3 and stats["label_types"]["bbox"] == 3
+    assert stats["samples"] == 3 * len(TASKS) and stats["videos"] == 3 and stats["label_types"]["bbox"] == 3
     assert stats["duration_s"]["min"] == 2.0
     result = runner.invoke(app, ["data", "stats", str(manifest)])
     assert result.exit_code == 0 and "motion direction" in result.output

@@ -363,12 +363,13 @@ def eval_cmd(
     batch_size: Optional[int] = typer.Option(None, help="Requests per model call (batch_size)."),
     device: Optional[str] = typer.Option(None, help="model.device: cpu | cuda | auto"),
 ) -> None:
-    """Held-out accuracy per task: open answers scored by the verifiers, and multiple choice."""
+    """Held-out accuracy per task (open answers scored by the verifiers, and multiple choice), with the real
+    video and with videos swapped among samples of the task: grounded = real - swapped."""
     from videostar.atomic import write_json
     from videostar.config import EvalConfig
     from videostar.data.manifest import load_manifest
     from videostar.engine.engine import make_verifier, recorded_settings
-    from videostar.eval.evaluate import evaluate
+    from videostar.eval.evaluate import evaluate, grounded_table
     from videostar.models import load_backend
     from videostar.prompts import Prompts
     from videostar.video.sampling import FrameSampling
@@ -382,13 +383,9 @@ def eval_cmd(
     samples = [s for s in load_manifest(settings.manifest) if settings.splits is None or s.split in settings.splits]
     result = evaluate(load_backend(settings.model), samples, settings.frames or recorded_frames or FrameSampling(),
                       verifier, max_new_tokens=settings.max_new_tokens, batch_size=settings.batch_size,
-                      modes=tuple(settings.modes), seed=settings.seed,
+                      modes=tuple(settings.modes), seed=settings.seed, swapped=settings.swapped,
                       prompts=settings.prompts or recorded_prompts or Prompts())
-    table = Table("task", "n", "open (verified) %", "multiple choice %")
-    for task, row in result["tasks"].items():
-        table.add_row(task, str(row["n"]), f"{row.get('open', float('nan')):.1f}", f"{row.get('mc', float('nan')):.1f}")
-    console.print(table)
-    console.print(f"mean: open {result.get('open', 0):.1f}%, multiple choice {result.get('mc', 0):.1f}%")
+    console.print(grounded_table(result, settings.modes))
     if result["skipped"]:
         console.print(f"skipped: {len({s['video'] for s in result['skipped']})} unreadable videos "
                       f"({len(result['skipped'])} samples; listed in the results JSON)")
@@ -420,7 +417,7 @@ def demo_cmd(
 ) -> None:
     """The whole demo: base vs Video-STaR cycles vs the naive baseline, on CPU, offline."""
     from videostar.demo import Demo, DemoConfig
-    from videostar.report import write_report
+    from videostar.report import headline, write_report
 
     settings = _settings(DemoConfig, config, {
         "run_dir": run_dir, "train_videos": train_videos, "eval_videos": eval_videos, "cycles": cycles,
@@ -431,14 +428,10 @@ def demo_cmd(
             results = Demo(settings, say=console.print, progress=_generation_progress(progress)).run()
         except FileNotFoundError as err:
             _fail(str(err))
-    table = Table("model", *results["adapted_tasks"], "adapted (mean)", "general (mean)")
-    stages = [("base", results["base"]), ("baseline", results["baseline"])] + [
-        (f"Video-STaR cycle {k + 1}", c) for k, c in enumerate(results["cycles"])]
-    keys = ["base", "baseline"] + [f"cycle_{k + 1}" for k in range(len(results["cycles"]))]
-    for (name, summary), key in zip(stages, keys):
-        per_task = results["per_task"][key]
-        table.add_row(name, *[f"{per_task.get(t) or 0:.1f}" for t in results["adapted_tasks"]],
-                      f"{summary['adapted']:.1f}", f"{summary['general']:.1f}")
+    headers, rows = headline(results)
+    table = Table(*headers)
+    for row in rows:
+        table.add_row(*row)
     console.print(table)
     console.print(f"wrote {settings.run_dir / 'results.json'} and {write_report(settings.run_dir)}")
 

@@ -127,6 +127,8 @@ class EvalConfig(BaseModel):
     prompts: Prompts | None = None
     splits: list[str] | None = Field(None, description="null: every split")
     modes: list[Literal["open", "mc"]] = Field(default_factory=lambda: ["open", "mc"])
+    swapped: bool = Field(True, description="also ask every prompt about another sample's clip of the same "
+                                            "task: grounded = real - swapped accuracy")
     max_new_tokens: int = Field(64, ge=1)
     batch_size: int = Field(32, ge=1)
     verifier: VerifierConfig = VerifierConfig()

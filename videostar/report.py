@@ -1,6 +1,6 @@
 """`videostar report RUN_DIR`: an HTML page (and PNG plots) for any run directory.
 
-Shows what the directory holds: the demo's accuracy table (results.json), the yield per cycle of a
+Shows what the directory holds: the demo's video-grounded accuracy table (results.json), the yield per cycle of a
 Video-STaR loop (kept by answer generation vs by rationalization), a generate run's yield table,
 and example generations with their verdicts.
 """
@@ -26,37 +26,51 @@ def _table(headers: list[str], rows: list[list]) -> str:
     return f"<table><tr>{head}</tr>{body}</table>"
 
 
-def _fmt(value) -> str:
-    return "-" if value is None else f"{value:.1f}"
+def stages(results: dict) -> list[tuple[str, dict]]:
+    """(stage, summary) in the demo's order: base, baseline, then each cycle."""
+    return [("base", results["base"]), ("baseline", results["baseline"])] + [
+        (f"cycle_{k + 1}", cycle) for k, cycle in enumerate(results["cycles"])]
+
+
+def headline(results: dict) -> tuple[list[str], list[list[str]]]:
+    """The demo's table (headers, rows): per stage and task group, accuracy with the real video, with
+    swapped videos and their difference (grounded), open answers and multiple choice, then the
+    majority-answer floor. The CLI prints it and the report shows it."""
+    parts = [("open", "open"), ("open_swapped", "swapped"), ("open_grounded", "grounded"),
+             ("mc", "MC"), ("mc_swapped", "MC swapped"), ("mc_grounded", "MC grounded")]
+    headers = ["model"] + [f"{group} {name}" for group in ("adapted", "general") for _, name in parts]
+    cell = lambda value: "-" if value is None else f"{value:.1f}"
+    rows = [[stage] + [cell(summary[group].get(key)) for group in ("adapted", "general") for key, _ in parts]
+            for stage, summary in stages(results)]
+    floor = results["base"]
+    rows.append(["majority answer (no video)"] + [cell(floor[group].get("majority")) if key in ("open", "mc") else "-"
+                                                  for group in ("adapted", "general") for key, _ in parts])
+    return headers, rows
 
 
 def accuracy_section(results: dict, out: Path, plt) -> str:
-    adapted, general = results["adapted_tasks"], results["general_tasks"]
-    stages = ["base", "baseline"] + [f"cycle_{k + 1}" for k in range(len(results["cycles"]))]
-    rows = []
-    for stage in stages:
-        per_task = results["per_task"][stage]
-        summary = results[stage] if stage in ("base", "baseline") else results["cycles"][int(stage[6:]) - 1]
-        rows.append([stage] + [_fmt(per_task.get(t)) for t in adapted] + [_fmt(summary["adapted"]), _fmt(summary["general"])])
-    majority = results.get("majority_class")
-    if majority:
-        rows.append(["majority class (no video)"] + [_fmt(majority.get(t)) for t in adapted]
-                    + [_fmt(sum(majority[t] for t in adapted) / len(adapted)),
-                       _fmt(sum(majority[t] for t in general) / len(general))])
-    table = _table(["model"] + adapted + ["adapted (mean)", "general retention (mean)"], rows)
-    mc_rows = [[stage] + [_fmt(results["per_task_mc"][stage].get(t)) for t in adapted + general]
-               for stage in stages if stage in results.get("per_task_mc", {})]
-    mc_table = ("<h3>Multiple choice accuracy (%)</h3>" + _table(["model"] + adapted + general, mc_rows)) if mc_rows else ""
+    """The demo's headline table (real / swapped / grounded, beside the majority floor), a plot of
+    grounded accuracy per stage, and the per-task rows of every stage."""
+    headers, rows = headline(results)
+    names = [name for name, _ in stages(results)]
     fig, ax = plt.subplots(figsize=(6, 3.2))
-    ax.plot(stages, [float(r[-2]) for r in rows[:len(stages)]], "o-", label="adapted tasks")
-    ax.plot(stages, [float(r[-1]) for r in rows[:len(stages)]], "s--", label="general tasks")
+    for group, style in (("adapted", "o-"), ("general", "s--")):
+        ax.plot(names, [summary[group].get("open_grounded", 0.0) for _, summary in stages(results)], style,
+                label=f"{group} tasks, grounded (real - swapped)")
+        ax.plot(names, [summary[group].get("open", 0.0) for _, summary in stages(results)], style, alpha=0.35,
+                label=f"{group} tasks, real video")
     ax.set_ylabel("held-out accuracy (%)")
-    ax.set_ylim(0, 100)
-    ax.legend()
+    ax.set_ylim(-10, 100)
+    ax.legend(fontsize=7)
     image = _png(fig, out / "accuracy.png")
     plt.close(fig)
-    return (f"<h2>Held-out accuracy (open answers, verified)</h2>{table}<img src='data:image/png;base64,{image}'>"
-            f"{mc_table}")
+    columns = ["n", "majority", "open", "open_swapped", "open_grounded", "mc", "mc_swapped", "mc_grounded"]
+    per_task = [[stage, task] + [row.get(c, "-") for c in columns]
+                for stage, tasks in results["tasks"].items() for task, row in tasks.items()]
+    return (f"<h2>Held-out accuracy: real video, swapped video, grounded (%)</h2>"
+            f"<p>Each prompt is asked about its own clip and about another held-out clip of the same task "
+            f"(labels unchanged); grounded = real - swapped. MC: multiple choice.</p>{_table(headers, rows)}"
+            f"<img src='data:image/png;base64,{image}'><h3>Per task</h3>{_table(['model', 'task'] + columns, per_task)}")
 
 
 def yield_section(summary: list[dict], out: Path, plt) -> str:

@@ -64,7 +64,7 @@ def test_evaluate_scores_an_oracle_at_100_and_letters_parse(tmp_path):
     samples = load_manifest(make_toy_dataset(tmp_path, n=6, seed=9, labeler="demo"))
     spec = FrameSampling(num_frames=8)
     oracle = OracleBackend(samples, {s.video: decode(s.video, spec).array for s in samples})
-    result = evaluate(oracle, samples, spec)
+    result = evaluate(oracle, samples, spec, swapped=False)  # the oracle knows each video's own answers
     assert set(result["tasks"]) == set(GENERAL_TASKS + ADAPTED_TASKS)
     for task, row in result["tasks"].items():
         distinct = {s.labels[0].render() for s in samples if s.task == task}
@@ -82,15 +82,40 @@ def test_shortened_demo_end_to_end_writes_sane_results_and_report(tmp_path, tiny
     saved = json.loads((tmp_path / "demo" / "results.json").read_text())
     assert saved["base"] == results["base"] and len(saved["cycles"]) == 2
     for summary in [saved["base"], saved["baseline"], *saved["cycles"]]:
-        assert 0.0 <= summary["adapted"] <= 100.0 and 0.0 <= summary["general"] <= 100.0
-    assert set(saved["per_task"]) == {"base", "baseline", "cycle_1", "cycle_2"}
-    assert set(saved["per_task"]["base"]) == set(GENERAL_TASKS + ADAPTED_TASKS)
+        for group in ("adapted", "general"):
+            row = summary[group]
+            assert 0.0 <= row["open"] <= 100.0 and 0.0 <= row["open_swapped"] <= 100.0
+            assert row["open_grounded"] == pytest.approx(row["open"] - row["open_swapped"], abs=0.02)
+            assert 0.0 <= row["majority"] <= 100.0
+    assert set(saved["tasks"]) == {"base", "baseline", "cycle_1", "cycle_2"}
+    assert set(saved["tasks"]["base"]) == set(GENERAL_TASKS + ADAPTED_TASKS)
+    assert all({"open", "open_swapped", "open_grounded", "majority"} <= set(row) for row in saved["tasks"]["base"].values())
     report = CliRunner().invoke(app, ["report", str(tmp_path / "demo")])
     assert report.exit_code == 0, report.output
     page = (tmp_path / "demo" / "report.html").read_text()
-    assert "Held-out accuracy" in page and "Yield per cycle" in page and "Example generations" in page
+    assert "Held-out accuracy: real video, swapped video, grounded" in page and "Yield per cycle" in page and "Example generations" in page
     assert page.count("data:image/png;base64,") == 2
     assert (tmp_path / "demo" / "accuracy.png").stat().st_size > 1000
+
+
+def test_headline_table_has_real_swapped_grounded_and_the_majority_floor(tmp_path):
+    from videostar.report import headline, write_report
+
+    row = {"open": 60.0, "open_swapped": 35.0, "open_grounded": 25.0, "mc": 70.0, "mc_swapped": 40.0,
+           "mc_grounded": 30.0, "majority": 33.0}
+    results = {"base": {"adapted": row, "general": {**row, "open": 90.0, "open_grounded": 55.0}},
+               "baseline": {"adapted": row, "general": row}, "cycles": [{"adapted": row, "general": row}],
+               "tasks": {"base": {"object color": {"n": 4, **row}}}, "adapted_tasks": [], "general_tasks": []}
+    headers, rows = headline(results)
+    assert headers[:7] == ["model", "adapted open", "adapted swapped", "adapted grounded", "adapted MC",
+                           "adapted MC swapped", "adapted MC grounded"]
+    assert rows[0] == ["base", "60.0", "35.0", "25.0", "70.0", "40.0", "30.0",
+                       "90.0", "35.0", "55.0", "70.0", "40.0", "30.0"]
+    assert [r[0] for r in rows] == ["base", "baseline", "cycle_1", "majority answer (no video)"]
+    assert rows[-1][1:4] == ["33.0", "-", "-"]
+    (tmp_path / "results.json").write_text(json.dumps(results))
+    page = write_report(tmp_path).read_text()
+    assert "<td>base</td><td>60.0</td><td>35.0</td><td>25.0</td>" in page and "<td>object color</td>" in page
 
 
 def test_report_refuses_an_empty_directory(tmp_path):

@@ -65,7 +65,7 @@ def test_transformers_backend_gets_each_segments_frames_in_generation_and_evalua
     assert len(spy.requests) >= 2
     _assert_black_then_white(spy.requests)
     spy.requests.clear()
-    evaluate(spy, load_manifest(manifest), FOUR, max_new_tokens=4)
+    evaluate(spy, load_manifest(manifest), FOUR, max_new_tokens=4, swapped=False)
     assert len(spy.requests) == 4  # an open and a multiple-choice question per clip
     _assert_black_then_white(spy.requests)
 
@@ -77,11 +77,11 @@ def test_openai_backend_local_http_server_gets_each_segments_frames(tmp_path, tw
         with Ledger(config.run_dir) as ledger:
             table = Generation(config, load_backend(config.model), Verifier(), ledger).run()
             answers = {r["sample_id"]: r for r in ledger.generations(step="answer")}
-        result = evaluate(load_backend(config.model), load_manifest(manifest), FOUR)
+        result = evaluate(load_backend(config.model), load_manifest(manifest), FOUR, swapped=False)
     # the server saw black frames for the first clip and white ones for the second, and said so
     assert answers["first"]["text"].endswith("black") and answers["second"]["text"].endswith("white")
     assert table["color"]["kept_answer"] == 2 and table["color"]["failed"] == 0
-    assert result["tasks"]["color"] == {"n": 2, "open": 100.0, "mc": 100.0}
+    assert result["tasks"]["color"] == {"n": 2, "majority": 50.0, "open": 100.0, "mc": 100.0}
     # the clip travels as one video of exactly the 4 sampled frames (issue 15: served models get the video)
     assert all(len(decode_request_frames(b["messages"][0]["content"])) == 4 for b in bodies)
     assert all([p["type"] for p in b["messages"][0]["content"]] == ["video_url", "text"] for b in bodies)

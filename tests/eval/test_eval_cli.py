@@ -24,8 +24,12 @@ def test_eval_config_through_openai_backend_local_http_server(tmp_path, two_clip
         result = runner.invoke(app, ["eval", "--config", str(config)])
     assert result.exit_code == 0, result.output
     saved = json.loads((tmp_path / "eval.json").read_text())
-    assert saved["tasks"]["color"] == {"n": 2, "open": 100.0, "mc": 100.0} and saved["skipped"] == []
-    assert len(bodies) == 4 and all(len(decode_request_frames(b["messages"][0]["content"])) == 4 for b in bodies)
+    # the server answers from the frames it decodes: swapping the two clips flips every answer
+    assert saved["tasks"]["color"] == {"n": 2, "majority": 50.0, "open": 100.0, "open_swapped": 0.0,
+                                       "open_grounded": 100.0, "mc": 100.0, "mc_swapped": 0.0, "mc_grounded": 100.0}
+    assert saved["skipped"] == []
+    assert "color" in result.output and "100.0" in result.output and "50.0" in result.output
+    assert len(bodies) == 8 and all(len(decode_request_frames(b["messages"][0]["content"])) == 4 for b in bodies)
 
 
 def test_eval_and_export_use_the_frames_and_prompts_the_run_recorded(tmp_path, two_clips):
@@ -38,7 +42,7 @@ def test_eval_and_export_use_the_frames_and_prompts_the_run_recorded(tmp_path, t
         assert generated.exit_code == 0, generated.output
         bodies.clear()
         result = runner.invoke(app, ["eval", "--manifest", str(manifest), "--run-dir", str(run), *model,
-                                     "--out", str(tmp_path / "eval.json"), "modes=[open]"])
+                                     "--out", str(tmp_path / "eval.json"), "modes=[open]", "swapped=false"])
     assert result.exit_code == 0, result.output
     assert len(bodies) == 2
     for body in bodies:  # the run's 3 frames and its answer prompt, not the defaults (8 frames)

@@ -20,6 +20,7 @@ from videostar.star.trainset import build_examples
 from videostar.store.export import export
 from videostar.store.ledger import Ledger
 from videostar.toyworld.dataset import make_toy_dataset
+from videostar.toyworld.scenes import TASKS
 from videostar.verify.verifier import Verifier
 
 runner = CliRunner()
@@ -42,8 +43,9 @@ def test_yield_bookkeeping_with_scripted_backend(tmp_path, toy_manifest):
             assert row["questions"] == 4
             # the gold answer's own rendering passes every verifier: rationalization keeps the rest
             assert row["kept_answer"] + row["kept_rationalization"] == 4 and row["failed"] == 0, task
-        assert ledger.count("generations") == 28 + (28 - lefts)
-        assert max(backend.calls) <= 16 and sum(backend.calls) == 28 + 28 - lefts
+        asked = 4 * len(TASKS)  # 4 videos, one sample per toy task
+        assert ledger.count("generations") == asked + (asked - lefts)
+        assert max(backend.calls) <= 16 and sum(backend.calls) == asked + asked - lefts
         examples = build_examples(ledger)
     cot = [e for e in examples if e.form == "cot" and e.source == "rationalize"]
     assert cot and all("The correct answer is" not in e.prompt for e in cot)  # STaR: no hint in training
@@ -99,7 +101,8 @@ def test_generate_50_toy_videos_killed_midway_resumes_without_loss_or_duplicates
     with sqlite3.connect(db) as conn:
         before = dict(((q, s, i), t) for q, s, i, t in conn.execute(
             "SELECT question_id, step, sample_index, text FROM generations"))
-    assert 40 <= len(before) < 350
+    asked = 50 * len(TASKS)  # 50 videos, one sample per toy task
+    assert 40 <= len(before) < asked
     refused = runner.invoke(app, args)  # an existing run needs --resume
     assert refused.exit_code == 1 and "--resume" in refused.output
     resumed = runner.invoke(app, [*args, "--resume"])
@@ -112,11 +115,11 @@ def test_generate_50_toy_videos_killed_midway_resumes_without_loss_or_duplicates
         failed = conn.execute("SELECT COUNT(*) FROM questions q WHERE NOT EXISTS (SELECT 1 FROM generations g "
                               "WHERE g.question_id = q.id AND g.step = 'answer' AND g.passed = 1)").fetchone()[0]
         rationales = conn.execute("SELECT COUNT(*) FROM generations WHERE step='rationalize'").fetchone()[0]
-    assert questions == 350 and answers == (350, 350)  # every question answered exactly once
+    assert questions == asked and answers == (asked, asked)  # every question answered exactly once
     assert rationales == failed  # every failed question rationalized exactly once
     assert all(after[key] == text for key, text in before.items())  # nothing finished was redone or lost
     table = json.loads((run / "yield.json").read_text())
-    assert sum(row["questions"] for row in table.values()) == 350
+    assert sum(row["questions"] for row in table.values()) == asked
     for fmt, name in (("trl", "t.jsonl"), ("llamafactory", "l.jsonl"), ("llava", "v.json")):
         result = runner.invoke(app, ["export", str(run), str(tmp_path / name), "--format", fmt])
         assert result.exit_code == 0, result.output

@@ -65,6 +65,9 @@ def test_labels_match_the_rendered_pixels(seed):
     order = [e for e in labels["event order"].value if e.endswith(" appears")]
     assert [e.split()[1] for e in order] == sorted(first_seen, key=first_seen.get)
     assert main.color in labels["video captioning"].value and scene.direction in labels["video captioning"].value
+    # the big object's colour is the most common object colour in the frames, one of the fixed options
+    assert labels["color choice"].value == max(COLORS, key=lambda c: _mask(frames, c).sum())
+    assert labels["color choice"].options == ["red", "green", "blue", "yellow"]
 
 
 def test_decoded_video_matches_render(toy_manifest):

@@ -6,18 +6,25 @@ Multiple choice: the same question with the gold answer among up to 3 other answ
 task; correct when the reply picks the gold option's letter. Works for any backend and manifest,
 through the same engine as generation: batches by clip (two segments of one video are two clips),
 times read against the clip's own duration, unreadable clips skipped and listed.
+
+Video-grounded accuracy: a model can score well by answer format and by always giving the common
+answer, without looking. So every prompt is asked twice, once about its own clip and once about
+another held-out sample's clip of the same task (a fixed, seeded derangement: no sample keeps its
+clip; question, options and labels unchanged). ``grounded = real - swapped`` is what the video
+itself is worth; the majority answer's rate is the floor a blind model reaches.
 """
 
 from __future__ import annotations
 
 import re
-from collections import defaultdict
+import zlib
+from collections import Counter, defaultdict
 
 import numpy as np
 
 from videostar.data.manifest import Sample
 from videostar.engine.step import replies, verdicts
-from videostar.engine.work import ClipFrames, Work, batches
+from videostar.engine.work import Clip, ClipFrames, Work, batches
 from videostar.models.backend import Backend, SamplingParams
 from videostar.prompts import Prompts, gold_answer
 from videostar.star.questions import template_questions
@@ -34,51 +41,124 @@ def chosen_letter(reply: str) -> str | None:
     return (match.group(1) or match.group(2)) if match else None
 
 
+def majority_rates(samples: list[Sample]) -> dict[str, float]:
+    """Per task, the accuracy (%) of always giving its most common gold answer: a blind model's floor."""
+    answers: dict[str, Counter] = defaultdict(Counter)
+    for sample in samples:
+        answers[sample.task][gold_answer(sample.labels)] += 1
+    return {task: round(100 * max(c.values()) / sum(c.values()), 2) for task, c in sorted(answers.items())}
+
+
+def swapped_clips(samples: list[Sample], seed: int = 0) -> dict[str, Sample]:
+    """{sample id: the sample with another sample's clip (video, segment, fps, duration)}, within each
+    task, fixed for a seed. Samples are shuffled in groups of identical clips and each takes the clip
+    ``m`` places on (``m``: the largest group), so no sample keeps its own clip. A task where one clip
+    holds more than half the samples cannot be deranged and is left out."""
+    by_task: dict[str, dict[Clip, list[Sample]]] = defaultdict(lambda: defaultdict(list))
+    for sample in sorted(samples, key=lambda s: s.id):
+        by_task[sample.task][Clip.of(sample, None)].append(sample)
+    out = {}
+    for task, groups in sorted(by_task.items()):
+        rng = np.random.default_rng([seed, zlib.crc32(task.encode())])
+        clips = list(groups.values())
+        order = [clips[i] for i in rng.permutation(len(clips))]
+        ring = [s for group in order for s in (group[i] for i in rng.permutation(len(group)))]
+        shift = max(len(g) for g in order)
+        if 2 * shift > len(ring):
+            continue
+        for i, sample in enumerate(ring):
+            donor = ring[(i + shift) % len(ring)]
+            meta = {k: v for k, v in sample.meta.items() if k != "fps"} | ({"fps": donor.fps} if donor.fps else {})
+            out[sample.id] = sample.model_copy(update={"video": donor.video, "segment": donor.segment,
+                                                       "duration": donor.duration, "meta": meta})
+    return out
+
+
+def _accuracy(hits: list[bool]) -> float:
+    return round(100 * float(np.mean(hits)), 2)
+
+
+def _scores(modes_: dict[str, list[bool]], mode: str) -> dict[str, float]:
+    """{mode, mode_swapped, mode_grounded} (%) from the hits of one mode, real and swapped."""
+    if not modes_.get(mode):
+        return {}
+    row = {mode: _accuracy(modes_[mode])}
+    if modes_.get(f"{mode}_swapped"):
+        row[f"{mode}_swapped"] = _accuracy(modes_[f"{mode}_swapped"])
+        row[f"{mode}_grounded"] = round(row[mode] - row[f"{mode}_swapped"], 2)
+    return row
+
+
 def evaluate(backend: Backend, samples: list[Sample], frames: FrameSampling, verifier: Verifier | None = None,
              cache_dir=None, max_new_tokens: int = 64, batch_size: int = 32, modes=("open", "mc"),
-             seed: int = 0, examples: int = 3, prompts: Prompts | None = None) -> dict:
-    """{"tasks": {task: {"n", "open", "mc"}}, "open": mean, "mc": mean, "examples": [...],
-    "skipped": [{"sample", "video", "reason"}]} (accuracies in %). Clips that cannot be decoded are
-    left out of the accuracies and listed under "skipped"."""
+             seed: int = 0, examples: int = 3, prompts: Prompts | None = None, swapped: bool = True) -> dict:
+    """{"tasks": {task: {"n", "majority", "open", "mc"}}, "open": mean, "mc": mean, "majority": mean,
+    "examples": [...], "skipped": [{"sample", "video", "reason"}]} (accuracies in %). With ``swapped``
+    each task also has "open_swapped", "open_grounded", "mc_swapped", "mc_grounded" (and their means):
+    the same prompts about a deranged clip (``swapped_clips``). Clips that cannot be decoded are left
+    out of the accuracies and listed under "skipped"."""
     verifier = verifier or Verifier()
     prompts = prompts or Prompts()
     params = SamplingParams(temperature=0.0, max_new_tokens=max_new_tokens, seed=seed)
     pool = answer_pool(samples)
+    others = swapped_clips(samples, seed) if swapped else {}
     jobs = []  # (mode, work, answer letter for mc); a work item's index is its job's position
+
+    def ask(mode: str, sample: Sample, prompt: str, letter: str | None = None) -> None:
+        jobs.append((mode, Work(sample, prompt, index=len(jobs)), letter))
+        if sample.id in others:
+            jobs.append((f"{mode}_swapped", Work(others[sample.id], prompt, index=len(jobs)), letter))
+
     for sample in samples:
         question = template_questions(sample, per_sample=1, seed=seed)[0].text
         if "open" in modes:
-            jobs.append(("open", Work(sample, prompts.answer.format(question=question), index=len(jobs)), None))
+            ask("open", sample, prompts.answer.format(question=question))
         choice = multiple_choice(gold_answer(sample.labels), pool[pool_key(sample)],
                                  np.random.default_rng([seed, len(jobs)])) if "mc" in modes else None
         if choice is not None:
             options, letter = choice
-            prompt = prompts.multiple_choice.format(question=question, options=format_options(options))
-            jobs.append(("mc", Work(sample, prompt, index=len(jobs)), letter))
+            ask("mc", sample, prompts.multiple_choice.format(question=question, options=format_options(options)), letter)
     correct: dict[str, dict[str, list[bool]]] = defaultdict(lambda: defaultdict(list))
     shown, skipped = [], {}
 
-    def skip(clip_samples, err) -> None:
-        skipped.update({s.id: {"sample": s.id, "video": s.video, "reason": err.reason} for s in clip_samples})
+    def skip(clip_samples, err) -> None:  # a swapped sample's clip is another sample's own: listed there
+        skipped.update({s.id: {"sample": s.id, "video": s.video, "reason": err.reason}
+                        for s in clip_samples if s is not others.get(s.id)})
 
     for batch, decoded in batches([work for _, work, _ in jobs], frames, ClipFrames(cache_dir), batch_size, skip):
         texts = [reply.text for reply in replies(batch, decoded, backend, params)]
-        opens = [i for i, work in enumerate(batch) if jobs[work.index][0] == "open"]
+        opens = [i for i, work in enumerate(batch) if jobs[work.index][0].startswith("open")]
         checked = verdicts([batch[i] for i in opens], [decoded[i] for i in opens], [texts[i] for i in opens], verifier)
         for i, verdict in zip(opens, checked):
-            sample = batch[i].sample
-            correct[sample.task]["open"].append(verdict.passed)
-            if len(shown) < examples * 2 and sum(e["passed"] == verdict.passed for e in shown) < examples:
+            sample, mode = batch[i].sample, jobs[batch[i].index][0]
+            correct[sample.task][mode].append(verdict.passed)
+            if mode == "open" and len(shown) < examples * 2 and sum(e["passed"] == verdict.passed for e in shown) < examples:
                 shown.append({"task": sample.task, "question": batch[i].prompt, "answer": texts[i],
                               "label": gold_answer(sample.labels), "passed": verdict.passed,
                               "why": "; ".join(v.reason for v in verdict.labels if v.reason)})
         for work, text in zip(batch, texts):
             mode, _, letter = jobs[work.index]
-            if mode == "mc":
-                correct[work.sample.task]["mc"].append(chosen_letter(text) == letter)
-    tasks = {task: {"n": len(modes_["open"] or modes_["mc"]),
-                    **{mode: round(100 * float(np.mean(hits)), 2) for mode, hits in modes_.items() if hits}}
+            if mode.startswith("mc"):
+                correct[work.sample.task][mode].append(chosen_letter(text) == letter)
+    floors = majority_rates(samples)
+    tasks = {task: {"n": len(modes_["open"] or modes_["mc"]), "majority": floors[task],
+                    **{k: v for mode in modes for k, v in _scores(modes_, mode).items()}}
              for task, modes_ in sorted(correct.items())}
-    summary = {mode: round(float(np.mean([t[mode] for t in tasks.values() if mode in t])), 2)
-               for mode in modes if any(mode in t for t in tasks.values())}
+    keys = [k for mode in modes for k in (mode, f"{mode}_swapped", f"{mode}_grounded")] + ["majority"]
+    summary = {key: round(float(np.mean([t[key] for t in tasks.values() if key in t])), 2)
+               for key in keys if any(key in t for t in tasks.values())}
     return {"tasks": tasks, **summary, "examples": shown, "skipped": list(skipped.values())}
+
+
+def grounded_table(result: dict, modes=("open", "mc")):
+    """A rich table of ``evaluate``'s result: per task and overall, real / swapped / grounded accuracy
+    per mode beside the majority-answer floor."""
+    from rich.table import Table
+
+    names = {"open": "open", "mc": "multiple choice"}
+    table = Table("task", "n", "majority %", *[f"{names[m]} {part} %" for m in modes for part in ("real", "swapped", "grounded")])
+    cell = lambda row, key: "-" if row.get(key) is None else f"{row[key]:.1f}"
+    for task, row in [*result["tasks"].items(), ("mean", {"n": sum(r["n"] for r in result["tasks"].values()), **result})]:
+        table.add_row(task, str(row["n"]), cell(row, "majority"),
+                      *[cell(row, f"{m}{suffix}") for m in modes for suffix in ("", "_swapped", "_grounded")])
+    return table

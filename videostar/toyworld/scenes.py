@@ -8,7 +8,8 @@ on two CPU cores learns coarse signals and not fine ones (see DESIGN.md's probe 
 Every label type is covered, each as its own task so one sample tests one skill:
 motion direction (class), when the main object is visible (temporal_range), where it is at a
 moment (bbox), how many objects appear (score), when the last object appears (timestamp), a
-caption (text) and the order of appear/leave events (sequence).
+caption (text), the order of appear/leave events (sequence) and the big object's colour among
+the four colours, always listed in the same order (choice).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import numpy as np
 
 from videostar.data.labels import (
     BBoxLabel,
+    ChoiceLabel,
     ClassLabel,
     Label,
     ScoreLabel,
@@ -46,6 +48,7 @@ TASKS = {
     "last appearance": "timestamp",
     "video captioning": "text",
     "event order": "sequence",
+    "color choice": "choice",
 }
 
 
@@ -198,4 +201,5 @@ def scene_labels(scene: Scene) -> dict[str, Label]:
         "last appearance": TimestampLabel(value=last.appear / NUM_FRAMES, name=f"the {last.noun} appears"),
         "video captioning": TextLabel(value=caption(scene), name="caption"),
         "event order": SequenceLabel(value=[text for _, text in _events(scene)], name="events in order"),
+        "color choice": ChoiceLabel(value=main.color, options=list(COLORS), name="color of the big object"),
     }
