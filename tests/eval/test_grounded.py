@@ -7,7 +7,7 @@ import json
 
 import numpy as np
 import pytest
-from helpers import ReplyBackend, mean_brightness_reply
+from helpers import ConstantBackend, ReplyBackend, mean_brightness_reply
 
 from videostar.data.labels import ClassLabel
 from videostar.data.manifest import Sample, load_manifest
@@ -78,3 +78,16 @@ def test_derangement_is_fixed_for_a_seed_keeps_labels_and_no_sample_keeps_its_cl
 
 def test_majority_rates_per_task(shades):
     assert majority_rates(shades) == {"color": 50.0, "shade": 66.67}
+
+
+def test_multiple_choice_of_a_choice_label_uses_its_own_options(tmp_path):
+    """The toy 'color choice' task lists red, green, blue, yellow: a model that always answers (A)
+    is right exactly on the red clips, in open answers and in multiple choice alike."""
+    from videostar.toyworld.dataset import make_toy_dataset
+
+    samples = load_manifest(make_toy_dataset(tmp_path, n=8, seed=5, tasks=["color choice"]))
+    red = 100 * sum(s.labels[0].value == "red" for s in samples) / len(samples)
+    assert 0 < red < 100  # the seed gives red and other colours
+    result = evaluate(ConstantBackend("Final answer: (A)"), samples, FrameSampling(num_frames=4), swapped=False)
+    row = result["tasks"]["color choice"]
+    assert row["n"] == 8 and row["open"] == row["mc"] == round(red, 2)

@@ -3,7 +3,8 @@
 Open answers: each sample's question (its dataset question, else its first template) with the
 step-by-step answer prompt, greedy decoding, scored by the label verifiers (the verifier pass rate).
 Multiple choice: the same question with the gold answer among up to 3 other answers of the same
-task; correct when the reply picks the gold option's letter. Works for any backend and manifest,
+task (a choice label brings its own options); correct when the verifier's choice rule finds that the
+reply picks exactly the correct option, by letter or by text. Works for any backend and manifest,
 through the same engine as generation: batches by clip (two segments of one video are two clips),
 times read against the clip's own duration, unreadable clips skipped and listed.
 
@@ -16,7 +17,6 @@ itself is worth; the majority answer's rate is the floor a blind model reaches.
 
 from __future__ import annotations
 
-import re
 import zlib
 from collections import Counter, defaultdict
 
@@ -28,18 +28,9 @@ from videostar.engine.work import Clip, ClipFrames, Work, batches
 from videostar.models.backend import Backend, SamplingParams
 from videostar.prompts import Prompts, gold_answer
 from videostar.star.questions import template_questions
-from videostar.star.trainset import answer_pool, format_options, multiple_choice, pool_key
-from videostar.verify.verifier import Verifier
+from videostar.star.trainset import answer_pool, mc_item
+from videostar.verify.verifier import Verifier, VerifyItem
 from videostar.video.sampling import FrameSampling
-
-_LETTER_RE = re.compile(r"\(([A-D])\)|\b([A-D])\b")
-
-
-def chosen_letter(reply: str) -> str | None:
-    """The option letter a reply picks: '(B)', 'B', 'B)'; the first one wins."""
-    match = _LETTER_RE.search(reply)
-    return (match.group(1) or match.group(2)) if match else None
-
 
 def majority_rates(samples: list[Sample]) -> dict[str, float]:
     """Per task, the accuracy (%) of always giving its most common gold answer: a blind model's floor."""
@@ -102,22 +93,21 @@ def evaluate(backend: Backend, samples: list[Sample], frames: FrameSampling, ver
     params = SamplingParams(temperature=0.0, max_new_tokens=max_new_tokens, seed=seed)
     pool = answer_pool(samples)
     others = swapped_clips(samples, seed) if swapped else {}
-    jobs = []  # (mode, work, answer letter for mc); a work item's index is its job's position
+    jobs = []  # (mode, work, the correct option as a ChoiceLabel for mc); a work item's index is its job's position
 
-    def ask(mode: str, sample: Sample, prompt: str, letter: str | None = None) -> None:
-        jobs.append((mode, Work(sample, prompt, index=len(jobs)), letter))
+    def ask(mode: str, sample: Sample, prompt: str, choice=None) -> None:
+        jobs.append((mode, Work(sample, prompt, index=len(jobs)), choice))
         if sample.id in others:
-            jobs.append((f"{mode}_swapped", Work(others[sample.id], prompt, index=len(jobs)), letter))
+            jobs.append((f"{mode}_swapped", Work(others[sample.id], prompt, index=len(jobs)), choice))
 
     for sample in samples:
         question = template_questions(sample, per_sample=1, seed=seed)[0].text
         if "open" in modes:
             ask("open", sample, prompts.answer.format(question=question))
-        choice = multiple_choice(gold_answer(sample.labels), pool[pool_key(sample)],
-                                 np.random.default_rng([seed, len(jobs)])) if "mc" in modes else None
-        if choice is not None:
-            options, letter = choice
-            ask("mc", sample, prompts.multiple_choice.format(question=question, options=format_options(options)), letter)
+        item = mc_item(sample, question, pool, np.random.default_rng([seed, len(jobs)]), prompts,
+                       min_options=2) if "mc" in modes else None
+        if item is not None:
+            ask("mc", sample, *item)
     correct: dict[str, dict[str, list[bool]]] = defaultdict(lambda: defaultdict(list))
     shown, skipped = [], {}
 
@@ -136,10 +126,10 @@ def evaluate(backend: Backend, samples: list[Sample], frames: FrameSampling, ver
                 shown.append({"task": sample.task, "question": batch[i].prompt, "answer": texts[i],
                               "label": gold_answer(sample.labels), "passed": verdict.passed,
                               "why": "; ".join(v.reason for v in verdict.labels if v.reason)})
-        for work, text in zip(batch, texts):
-            mode, _, letter = jobs[work.index]
-            if mode.startswith("mc"):
-                correct[work.sample.task][mode].append(chosen_letter(text) == letter)
+        mcs = [(work, text) for work, text in zip(batch, texts) if jobs[work.index][0].startswith("mc")]
+        picked = verifier.verify_many(VerifyItem([jobs[work.index][2]], text) for work, text in mcs)
+        for (work, _), verdict in zip(mcs, picked):
+            correct[work.sample.task][jobs[work.index][0]].append(verdict.passed)
     floors = majority_rates(samples)
     tasks = {task: {"n": len(modes_["open"] or modes_["mc"]), "majority": floors[task],
                     **{k: v for mode in modes for k, v in _scores(modes_, mode).items()}}
