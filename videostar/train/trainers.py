@@ -109,8 +109,9 @@ def _peft(config: TrainConfig):
 
 
 def _finish(trainer, config: TrainConfig, processor) -> TrainResult:
-    resume = any(Path(config.output_dir).glob("checkpoint-*"))
-    trainer.train(resume_from_checkpoint=True if resume else None)
+    from videostar.train.checkpoints import prepare_resume
+
+    trainer.train(resume_from_checkpoint=prepare_resume(trainer))
     losses = [entry["loss"] for entry in trainer.state.log_history if "loss" in entry]
     final = Path(config.output_dir) / "final"
     trainer.save_model(str(final))
