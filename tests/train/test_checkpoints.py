@@ -185,3 +185,19 @@ def test_newest_complete_checkpoint_wins_and_newer_broken_ones_are_set_aside(tmp
         "checkpoint-2", "incomplete-checkpoint-10", "incomplete-checkpoint-12", "incomplete-checkpoint-12.2"]
     assert "checkpoint-12" in caplog.text and "checkpoint-10" in caplog.text
     assert last_complete_checkpoint(tmp_path / "nothing-here") is None
+
+
+@pytest.mark.parametrize("arch", ["qwen2_vl", "qwen2_5_vl"])
+def test_full_checkpoint_of_each_family_loads_back_exactly(arch, tmp_path):
+    from videostar.models.hf import load_processor_and_model
+    from videostar.models.tiny import TinyModelSpec, build_tiny_model
+
+    base = build_tiny_model(tmp_path / "base", TinyModelSpec(arch=arch))
+    _, trained = load_processor_and_model(str(base), device="cpu")
+    with torch.no_grad():
+        for param in trained.parameters():
+            param.add_(1.0)
+    trained.save_pretrained(tmp_path / "checkpoint-1")  # hub layout: model.layers.*, visual.*
+    _, model = load_processor_and_model(str(base), device="cpu")
+    load_full_checkpoint(model, tmp_path / "checkpoint-1")
+    _assert_same(model.state_dict(), trained.state_dict())
