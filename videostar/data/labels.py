@@ -34,7 +34,8 @@ def fmt_number(x: float) -> str:
 
 
 class _LabelBase(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # allow_inf_nan: JSON's NaN and Infinity parse as floats, and no label means them (scores, times, boxes).
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
     name: str | None = None
 
     def render(self) -> str:  # pragma: no cover - every subclass overrides
