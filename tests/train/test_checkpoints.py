@@ -4,6 +4,7 @@ Each resume test reruns a damaged copy of an uninterrupted 6-step run (checkpoin
 asserts the final weights equal the uninterrupted run's bit for bit (CPU training is deterministic).
 """
 
+import errno
 import json
 import logging
 import os
@@ -201,3 +202,25 @@ def test_full_checkpoint_of_each_family_loads_back_exactly(arch, tmp_path):
     _, model = load_processor_and_model(str(base), device="cpu")
     load_full_checkpoint(model, tmp_path / "checkpoint-1")
     _assert_same(model.state_dict(), trained.state_dict())
+
+
+def test_a_full_disk_during_a_checkpoint_names_it_and_the_rerun_resumes_cleanly(full_run, tmp_path, tiny_model,
+                                                                                 sft_data, monkeypatch):
+    from videostar.errors import OutputError
+
+    run, expected = full_run
+    config = _config(tiny_model, sft_data, tmp_path / "out", None)
+    real_save = torch.save
+
+    def full_disk(obj, path, *args, **kwargs):  # the optimizer state no longer fits at checkpoint-4
+        if "checkpoint-4" in str(path):
+            raise OSError(errno.ENOSPC, "No space left on device", str(path))
+        return real_save(obj, path, *args, **kwargs)
+
+    monkeypatch.setattr(torch, "save", full_disk)
+    with pytest.raises(OutputError, match=r"checkpoint-4: cannot save: No space left on device"):
+        train_sft(config)
+    monkeypatch.setattr(torch, "save", real_save)
+    train_sft(config)
+    _assert_same(_weights(tmp_path / "out"), expected)
+    assert (tmp_path / "out" / "incomplete-checkpoint-4").is_dir()

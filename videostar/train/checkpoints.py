@@ -21,26 +21,32 @@ A plain ``Trainer.train(resume_from_checkpoint=True)`` (transformers 5.23) fails
    marker (written by plain transformers) count as complete when ``trainer_state.json``, the file the
    Trainer writes last, parses and names their step. Incomplete ones are renamed ``incomplete-*``
    (kept for inspection, outside transformers' ``checkpoint-*`` rotation) with a warning naming them.
+3. **A full disk is a traceback naming no file** (``torch.save`` reports it as "unexpected pos" in a
+   RuntimeError). Saves are wrapped: a failure while the disk is full, or any OSError, becomes an
+   ``OutputError`` naming the folder; the half-written checkpoint is set aside by the next resume.
 
 ``prepare_resume(trainer)`` is the one call a training entry point makes before ``trainer.train``.
 """
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import os
 import re
+import shutil
 from pathlib import Path
 
 from videostar.atomic import write_json
 from videostar.compat import ensure_torchvision_importable
-from videostar.errors import VideostarError
+from videostar.errors import OutputError, VideostarError
 
 ensure_torchvision_importable()  # transformers imports torchvision
 from transformers import TrainerCallback  # noqa: E402
 
 MARKER = "videostar-checkpoint.json"
+FULL_DISK_BYTES = 1024**2  # a save that fails with less free space than this failed for want of space
 TRAINER_STATE = "trainer_state.json"
 _STEP = re.compile(r"^checkpoint-(\d+)$")
 log = logging.getLogger(__name__)
@@ -174,6 +180,33 @@ def verify_adapter(model, checkpoint: Path) -> None:
     _compare(checkpoint, get_peft_model_state_dict(model), _saved_tensors(files))
 
 
+def _free_bytes(path: Path) -> int:
+    while not path.exists():
+        path = path.parent
+    return shutil.disk_usage(path).free
+
+
+def _naming_the_folder(save, folder_of):
+    """``save`` with a failure for want of disk space (or any OSError) raised as an OutputError naming the folder."""
+
+    @functools.wraps(save)
+    def wrapped(*args, **kwargs):
+        try:
+            return save(*args, **kwargs)
+        except OutputError:
+            raise
+        except Exception as err:
+            folder = Path(folder_of(*args, **kwargs))
+            free = _free_bytes(folder)
+            if free < FULL_DISK_BYTES:
+                raise OutputError(f"{folder}: cannot save: no space left on the device ({free:,} bytes free)") from err
+            if isinstance(err, OSError):
+                raise OutputError(f"{folder}: cannot save: {err.strerror or err}") from err
+            raise
+
+    return wrapped
+
+
 def prepare_resume(trainer) -> str | None:
     """Make ``trainer`` mark its checkpoints complete and restore them exactly; return the checkpoint to
     resume from (the newest complete one in its output folder), or None to start fresh."""
@@ -191,5 +224,10 @@ def prepare_resume(trainer) -> str | None:
             load_full_checkpoint(model, checkpoint)
 
     trainer._load_from_checkpoint = load
-    found = last_complete_checkpoint(Path(trainer.args.output_dir))
+    output_dir = Path(trainer.args.output_dir)
+    trainer._save_checkpoint = _naming_the_folder(
+        trainer._save_checkpoint, lambda *a, **k: output_dir / f"checkpoint-{trainer.state.global_step}")
+    trainer.save_model = _naming_the_folder(
+        trainer.save_model, lambda *a, **k: (a[0] if a else k.get("output_dir")) or output_dir)
+    found = last_complete_checkpoint(output_dir)
     return str(found) if found is not None else None
