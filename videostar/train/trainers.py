@@ -137,8 +137,9 @@ def _peft(config: TrainConfig, model):
 def _finish(trainer, config: TrainConfig, processor) -> TrainResult:
     """Train, then write final/, merged/ and the metrics once: under ``accelerate launch`` only the
     main process writes (every process holds the same weights after the last step)."""
-    resume = any(Path(config.output_dir).glob("checkpoint-*"))
-    trainer.train(resume_from_checkpoint=True if resume else None)
+    from videostar.train.checkpoints import prepare_resume
+
+    trainer.train(resume_from_checkpoint=prepare_resume(trainer))
     losses = [entry["loss"] for entry in trainer.state.log_history if "loss" in entry]
     final = Path(config.output_dir) / "final"
     trainer.save_model(str(final))  # collective under DeepSpeed/FSDP; writes on the main process only

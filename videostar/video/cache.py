@@ -1,8 +1,8 @@
 """On-disk cache of sampled frames, so each video is decoded once per sampling spec.
 
 Entries are keyed by (absolute path, size, mtime, sampling spec, segment): editing or replacing a
-video invalidates its entries by construction. Writes go to a temporary file then ``os.replace``,
-which is atomic, so concurrent readers see a whole entry or none. Reading refreshes an entry's
+video invalidates its entries by construction. Writes go through ``videostar.atomic`` (temporary
+file, fsync, rename), so concurrent readers see a whole entry or none. Reading refreshes an entry's
 mtime, and writes evict least-recently-used entries past ``max_bytes``.
 """
 
@@ -11,12 +11,12 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import tempfile
 from pathlib import Path
 
 import numpy as np
 
-from videostar.video.decode import Frames, VideoInfo, decode
+from videostar.atomic import atomic_open
+from videostar.video.decode import Frames, VideoInfo, check_readable, decode
 from videostar.video.sampling import FrameSampling
 
 _SUFFIX = ".frames.npz"
@@ -29,8 +29,8 @@ class FrameCache:
         self.max_bytes = max_bytes
 
     def key(self, path: str | Path, sampling: FrameSampling, segment: tuple[float, float] | None = None) -> str:
+        stat = check_readable(path)  # a missing file or a symlink loop is a VideoDecodeError, not a crash
         path = Path(path).resolve()
-        stat = path.stat()
         parts = [str(path), str(stat.st_size), str(stat.st_mtime_ns), sampling.key(), json.dumps(segment)]
         return hashlib.sha256("\0".join(parts).encode()).hexdigest()
 
@@ -50,14 +50,8 @@ class FrameCache:
 
     def put(self, key: str, frames: Frames) -> None:
         info = json.dumps(vars(frames.info))
-        fd, tmp = tempfile.mkstemp(dir=self.root, suffix=".tmp")
-        try:
-            with os.fdopen(fd, "wb") as out:
-                np.savez(out, array=frames.array, times=frames.times, info=np.array(info))
-            os.replace(tmp, self.root / (key + _SUFFIX))
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        with atomic_open(self.root / (key + _SUFFIX), "wb") as out:
+            np.savez(out, array=frames.array, times=frames.times, info=np.array(info))
         self._evict()
 
     def load(

@@ -11,7 +11,9 @@ caller can skip a bad video knowingly; a frame that cannot be decoded is never r
 
 from __future__ import annotations
 
+import errno
 import importlib.util
+import os
 import re
 import time
 from dataclasses import dataclass
@@ -63,9 +65,20 @@ class Frames:
         return cls(array, times, VideoInfo(duration=count / fps, fps=fps, width=width, height=height))
 
 
+def check_readable(path: str | Path) -> os.stat_result:
+    """``os.stat`` of ``path``, or ``VideoDecodeError`` saying why not (missing, symlink loop, no permission)."""
+    try:
+        return os.stat(path)
+    except FileNotFoundError:
+        raise VideoDecodeError(path, "file not found") from None
+    except OSError as err:
+        raise VideoDecodeError(path, "symbolic link loop" if err.errno == errno.ELOOP else err.strerror) from None
+
+
 def probe(path: str | Path, fps: float | None = None) -> VideoInfo:
     """Duration, frame rate and coded size, without decoding (frame dirs need ``fps``)."""
     path = Path(path)
+    check_readable(path)
     if path.is_dir():
         return _probe_frame_dir(path, fps)
     with _open(path, DEFAULT_TIMEOUT_S) as container:
@@ -88,10 +101,9 @@ def decode(
     """
     path = Path(path)
     deadline = _now() + timeout_s
+    check_readable(path)
     if path.is_dir():
         return _decode_frame_dir(path, sampling, segment, fps, deadline)
-    if not path.exists():
-        raise VideoDecodeError(path, "file not found")
     use_decord = backend == "decord" or (backend == "auto" and importlib.util.find_spec("decord") is not None)
     if use_decord and _first_frame_rotation(path) == 0:
         return _decode_decord(path, sampling, segment)
