@@ -580,11 +580,11 @@ def grpo_cmd(
 ) -> None:
     """GRPO on a labeled manifest: the verifiers' checks of every label are the reward."""
     from videostar.rl.config import GRPORunConfig
-    from videostar.rl.run import latest_checkpoint, run_grpo
+    from videostar.rl.run import run_grpo
 
     settings = _settings(GRPORunConfig, config, {}, overrides)
     out = settings.output_dir
-    if (latest_checkpoint(out) or (out / "rollouts.sqlite").exists()) and not resume:
+    if (any(out.glob("checkpoint-*")) or (out / "rollouts.sqlite").exists()) and not resume:
         _fail(f"{out} already holds a GRPO run: pass --resume to continue it, or choose another output_dir")
     try:
         result = run_grpo(settings, say=console.print)

@@ -110,20 +110,6 @@ def _ledger_resume_callback(ledger):
     return DiscardLostRollouts()
 
 
-def latest_checkpoint(output_dir: Path) -> Path | None:
-    found = [p for p in Path(output_dir).glob("checkpoint-*") if (p / "trainer_state.json").exists()]
-    return max(found, key=lambda p: int(p.name.split("-")[1])) if found else None
-
-
-def restore_full_weights(model, checkpoint: Path) -> None:
-    """Load a full fine-tuning checkpoint's weights into ``model``. transformers 5.23's Trainer loads
-    none when resuming a Qwen2-VL-style model (the checkpoint holds ``model.layers.*``, the model
-    expects ``model.language_model.*``: DESIGN.md) and only warns; ``from_pretrained`` maps the names.
-    The optimizer, scheduler, RNG and step still come from the Trainer's own resume."""
-    loaded = type(model).from_pretrained(checkpoint, dtype=model.dtype, use_safetensors=True)
-    model.load_state_dict(loaded.state_dict(), strict=True)
-
-
 def run_grpo(config: GRPORunConfig, callbacks: list | None = None,
              say: Callable[[str], None] | None = None) -> TrainResult:
     """Train with GRPO (resuming from OUTPUT_DIR's newest checkpoint); returns the model to use next."""
@@ -136,6 +122,7 @@ def run_grpo(config: GRPORunConfig, callbacks: list | None = None,
     from videostar.rl.ledger import RolloutLedger
     from videostar.rl.rewards import VerifiedReward
     from videostar.store.lock import RunLock
+    from videostar.train.checkpoints import prepare_resume
     from videostar.train.trainers import _peft, merge_adapter  # _peft reads only ``config.lora``
     from videostar.verify.verifier import Verifier
 
@@ -158,12 +145,11 @@ def run_grpo(config: GRPORunConfig, callbacks: list | None = None,
                 processing_class=processor, peft_config=_peft(config, model), clips=clips,
                 callbacks=[_ledger_resume_callback(ledger), _metrics_callback(out / METRICS_FILE),
                            *(callbacks or [])])
-            checkpoint = latest_checkpoint(out)
-            if checkpoint and lora is None:
-                restore_full_weights(model, checkpoint)
+            # the newest complete checkpoint, restored exactly (LoRA or full: train/checkpoints.py)
+            checkpoint = prepare_resume(trainer)
             if say and checkpoint:
                 say(f"resuming from {checkpoint}")
-            trainer.train(resume_from_checkpoint=str(checkpoint) if checkpoint else None)
+            trainer.train(resume_from_checkpoint=checkpoint)
         final = out / "final"
         trainer.save_model(str(final))
         processor.save_pretrained(final)
