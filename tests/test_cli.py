@@ -66,3 +66,31 @@ def test_import_command(tmp_path):
 def test_unknown_toy_task(tmp_path):
     result = runner.invoke(app, ["toy", "make", str(tmp_path), "--n", "1", "--task", "juggling"])
     assert result.exit_code == 1 and "unknown toy task" in result.output
+
+
+def test_videos_outside_the_manifests_folder_need_allow_outside_root(tmp_path, gray_video, tiny_model):
+    """A relative path that climbs out of the manifest's folder is refused by every entry point
+    (data validate, generate's config) unless the user says so."""
+    folder = tmp_path / "data" / "sub"
+    folder.mkdir(parents=True)
+    manifest = folder / "m.jsonl"
+    manifest.write_text(json.dumps({"id": "a", "video": "../../gray.mp4", "task": "t",
+                                    "labels": [{"type": "class", "value": "gray"}]}) + "\n")
+    refused = runner.invoke(app, ["data", "validate", str(manifest)])
+    assert refused.exit_code == 1 and "leaves the manifest's folder" in refused.output
+    assert "Traceback" not in refused.output
+    allowed = runner.invoke(app, ["data", "validate", str(manifest), "--allow-outside-root"])
+    assert allowed.exit_code == 0 and "OK: 1 samples" in allowed.output
+    run = ["generate", "--manifest", str(manifest), "--run-dir", str(tmp_path / "run"), "steps=[]", "splits=null",
+           "model.device=cpu"]
+    refused = runner.invoke(app, [*run, "model.path=" + str(tiny_model)])
+    assert refused.exit_code == 1 and "leaves the manifest's folder" in refused.output
+    allowed = runner.invoke(app, [*run, "model.path=" + str(tiny_model), "allow_outside_root=true", "--resume"])
+    assert allowed.exit_code == 0, allowed.output
+
+
+def test_a_model_that_cannot_be_loaded_is_named_without_traceback(tmp_path, toy_manifest):
+    result = runner.invoke(app, ["generate", "--manifest", str(toy_manifest), "--run-dir", str(tmp_path / "run"),
+                                 "--model", str(tmp_path / "no-such-model")])
+    assert result.exit_code == 1 and "Traceback" not in result.output
+    assert f"{tmp_path / 'no-such-model'}: cannot load this model" in result.output

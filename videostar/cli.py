@@ -54,6 +54,10 @@ _OVERRIDES = typer.Argument(None, metavar="KEY=VALUE",
                             help="Config overrides: dotted keys, YAML values (generate.frames.num_frames=16).")
 
 
+_ALLOW_OUTSIDE_ROOT = typer.Option(False, "--allow-outside-root",
+                                   help="Let relative video paths leave the manifest's folder (refused by default).")
+
+
 def _settings(model_cls, config: Optional[Path], shortcuts: dict, overrides: Optional[list[str]]):
     """The one config path: YAML file, then the shortcut flags, then KEY=VALUE overrides, validated."""
     from videostar.config import load_config, parse_overrides
@@ -72,6 +76,7 @@ def data_validate(
     decode: bool = typer.Option(False, "--decode", help="Also decode every video with the frame sampling below."),
     frames: int = typer.Option(8, help="Frames per video for --decode (uniform sampling)."),
     max_pixels: Optional[int] = typer.Option(None, help="Downscale frames above this pixel count for --decode."),
+    allow_outside_root: bool = _ALLOW_OUTSIDE_ROOT,
 ) -> None:
     """Check a manifest: every label, id and video path; with --decode, that every video decodes."""
     from videostar.data.preflight import iter_checks
@@ -79,7 +84,7 @@ def data_validate(
 
     from videostar.data.manifest import load_manifest
 
-    samples = load_manifest(manifest)
+    samples = load_manifest(manifest, allow_outside_root=allow_outside_root)
     sampling = FrameSampling(num_frames=frames, max_pixels=max_pixels) if decode else None
     problems = []
     with _progress() as progress:
@@ -101,12 +106,14 @@ def data_stats(
     manifest: Path = typer.Argument(..., help="Manifest to describe."),
     as_json: bool = typer.Option(False, "--json", help="Print the statistics as JSON."),
     probe: bool = typer.Option(True, help="Read each video's duration."),
+    allow_outside_root: bool = _ALLOW_OUTSIDE_ROOT,
 ) -> None:
     """Counts per split, task and label type, and video durations."""
     from videostar.data.manifest import load_manifest
     from videostar.data.stats import manifest_stats
 
-    stats = manifest_stats(load_manifest(manifest, check_videos=False), probe_durations=probe)
+    stats = manifest_stats(load_manifest(manifest, check_videos=False, allow_outside_root=allow_outside_root),
+                           probe_durations=probe)
     if as_json:
         print(json.dumps(stats, indent=2))
         return
@@ -380,7 +387,7 @@ def eval_cmd(
         "model.device": device}, overrides)
     recorded_frames, recorded_prompts = recorded_settings(settings.run_dir) if settings.run_dir else (None, None)
     verifier = make_verifier(settings.verifier)
-    samples = [s for s in load_manifest(settings.manifest) if settings.splits is None or s.split in settings.splits]
+    samples = [s for s in load_manifest(settings.manifest, allow_outside_root=settings.allow_outside_root) if settings.splits is None or s.split in settings.splits]
     result = evaluate(load_backend(settings.model), samples, settings.frames or recorded_frames or FrameSampling(),
                       verifier, max_new_tokens=settings.max_new_tokens, batch_size=settings.batch_size,
                       modes=tuple(settings.modes), seed=settings.seed, swapped=settings.swapped,

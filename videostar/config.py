@@ -52,6 +52,7 @@ class GenerateConfig(BaseModel):
     prompts: Prompts = Prompts()
     frame_cache_bytes: int = Field(2 * 1024**3, ge=0)
     retry_skipped: bool = Field(False, description="try clips recorded as unreadable again (--retry-skipped)")
+    allow_outside_root: bool = Field(False, description="let relative video paths leave the manifest's folder")
     seed: int = 0
 
 
@@ -121,6 +122,7 @@ class EvalConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
     model: ModelConfig
     manifest: Path
+    allow_outside_root: bool = Field(False, description="let relative video paths leave the manifest's folder")
     out: Path | None = None
     run_dir: Path | None = Field(None, description="take frame sampling and prompts from this run")
     frames: FrameSampling | None = None

@@ -109,7 +109,7 @@ class Engine:
 
     def load_samples(self, require_labels: bool = True) -> list[Sample]:
         config = self.config
-        samples = [s for s in load_manifest(config.manifest)
+        samples = [s for s in load_manifest(config.manifest, allow_outside_root=config.allow_outside_root)
                    if config.splits is None or s.split in config.splits][: config.max_samples]
         if not samples:
             raise VideostarError(f"{config.manifest}: no samples in splits {config.splits}")

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Sequence
 
+from videostar.errors import VideostarError
 from videostar.models.backend import Generation, GenRequest, SamplingParams
 from videostar.models.inputs import model_inputs
 
@@ -33,13 +34,22 @@ def load_processor_and_model(model: str, dtype: str = "auto", device: str | None
     from transformers import AutoModelForImageTextToText, AutoProcessor
 
     torch_dtype = "auto" if dtype == "auto" else getattr(torch, dtype)
-    processor = AutoProcessor.from_pretrained(model, trust_remote_code=trust_remote_code)
+    try:
+        processor = AutoProcessor.from_pretrained(model, trust_remote_code=trust_remote_code)
+        net = AutoModelForImageTextToText.from_pretrained(
+            model, dtype=torch_dtype, use_safetensors=True, trust_remote_code=trust_remote_code
+        )
+    except (OSError, ValueError) as err:  # no such directory / hub id, offline, no safetensors, unknown type
+        reason = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+        raise ModelLoadError(f"{model}: cannot load this model (a local directory or a hub id with "
+                             f"safetensors weights): {reason}") from err
     processor.tokenizer.padding_side = "left"
-    net = AutoModelForImageTextToText.from_pretrained(
-        model, dtype=torch_dtype, use_safetensors=True, trust_remote_code=trust_remote_code
-    )
     net.eval()
     return processor, net if device is None else net.to(pick_device(device))
+
+
+class ModelLoadError(VideostarError):
+    """The model or its processor could not be loaded; the message names the path or hub id."""
 
 
 class HFBackend:

@@ -112,3 +112,4 @@ class GRPORunConfig(GRPOSettings):
     model: str
     manifest: Path
     output_dir: Path
+    allow_outside_root: bool = Field(False, description="let relative video paths leave the manifest's folder")

@@ -28,7 +28,7 @@ _KEPT = {"reward": "reward", "kl": "kl", "loss": "loss", "completions/mean_lengt
 
 
 def select_samples(config: GRPORunConfig) -> list[Sample]:
-    samples = load_manifest(config.manifest)
+    samples = load_manifest(config.manifest, allow_outside_root=config.allow_outside_root)
     chosen = [s for s in samples if (config.splits is None or s.split in config.splits)
               and (config.tasks is None or s.task in config.tasks) and s.labels]
     if config.max_samples:
