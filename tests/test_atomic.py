@@ -53,3 +53,20 @@ def test_permission_denied_names_the_file(tmp_path):
     locked.mkdir(mode=0o500)
     with pytest.raises(OutputError, match="permission denied"):
         atomic.write_text(locked / "x.txt", "x")
+
+
+def test_a_folder_appears_whole_or_not_at_all(tmp_path):
+    target = tmp_path / "model"
+    with atomic.atomic_dir(target) as folder:
+        (folder / "config.json").write_text("{}")
+        (folder / "weights.bin").write_bytes(b"w1")
+    assert sorted(p.name for p in target.iterdir()) == ["config.json", "weights.bin"]
+    with pytest.raises(RuntimeError):
+        with atomic.atomic_dir(target) as folder:
+            (folder / "config.json").write_text('{"new": 1}')
+            raise RuntimeError("killed mid-save")
+    assert (target / "weights.bin").read_bytes() == b"w1" and (target / "config.json").read_text() == "{}"
+    with atomic.atomic_dir(target) as folder:  # a finished save replaces the old folder
+        (folder / "weights.bin").write_bytes(b"w2")
+    assert [p.name for p in target.iterdir()] == ["weights.bin"] and (target / "weights.bin").read_bytes() == b"w2"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["model"]  # nothing temporary left beside it

@@ -9,15 +9,22 @@ from __future__ import annotations
 
 import base64
 import html
+import io
 import json
 from pathlib import Path
 
-from videostar.atomic import write_text
+from videostar.atomic import write_bytes, write_text
 
 
 def _png(fig, path: Path) -> str:
-    fig.savefig(path, dpi=110, bbox_inches="tight")
-    return base64.b64encode(path.read_bytes()).decode()
+    """Save ``fig`` as a PNG at ``path`` (written whole) and return it base64-encoded for the page."""
+    import matplotlib.pyplot as plt
+
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=110, bbox_inches="tight")
+    plt.close(fig)
+    write_bytes(path, buffer.getvalue())
+    return base64.b64encode(buffer.getvalue()).decode()
 
 
 def _table(headers: list[str], rows: list[list]) -> str:
@@ -63,7 +70,6 @@ def accuracy_section(results: dict, out: Path, plt) -> str:
     ax.set_ylim(-10, 100)
     ax.legend(fontsize=7)
     image = _png(fig, out / "accuracy.png")
-    plt.close(fig)
     columns = ["n", "majority", "open", "open_swapped", "open_grounded", "mc", "mc_swapped", "mc_grounded"]
     per_task = [[stage, task] + [row.get(c, "-") for c in columns]
                 for stage, tasks in results["tasks"].items() for task, row in tasks.items()]
@@ -89,7 +95,6 @@ def yield_section(summary: list[dict], out: Path, plt) -> str:
     ax.set_xticks(cycles)
     ax.legend()
     image = _png(fig, out / "yield.png")
-    plt.close(fig)
     rows = [[m.get("cycle", i), task, r["questions"], r["kept_answer"], r["kept_rationalization"], r["failed"],
              r.get("skipped", 0)] for i, m in enumerate(summary) for task, r in m["yield"].items()]
     table = _table(["cycle", "task", "questions", "kept: answer", "kept: rationalization", "failed",

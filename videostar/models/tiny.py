@@ -13,6 +13,8 @@ from typing import Iterable
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from videostar.atomic import atomic_dir
+
 SPECIAL_TOKENS = ["<|endoftext|>", "<|im_start|>", "<|im_end|>", "<|vision_start|>", "<|vision_end|>",
                   "<|image_pad|>", "<|video_pad|>"]
 # Qwen's chat template, reduced to what videostar sends (text and video/image parts).
@@ -454,9 +456,9 @@ def build_tiny_model(out: str | Path, spec: TinyModelSpec | None = None, corpus:
     config, processor = BUILDERS[spec.arch](spec, list(corpus) if corpus is not None else DEFAULT_CORPUS)
     torch.manual_seed(spec.seed)
     model = AutoModelForImageTextToText.from_config(config)
-    out.mkdir(parents=True, exist_ok=True)
-    processor.save_pretrained(out)
-    model.save_pretrained(out, safe_serialization=True)
+    with atomic_dir(out) as tmp:
+        processor.save_pretrained(tmp)
+        model.save_pretrained(tmp, safe_serialization=True)
     return out
 
 
@@ -484,8 +486,8 @@ def build_tiny_clip(out: str | Path, seed: int = 0, corpus: Iterable[str] | None
     torch.manual_seed(seed)
     model = transformers.CLIPModel(config)
     out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
-    model.save_pretrained(out, safe_serialization=True)
-    tokenizer.save_pretrained(out)
-    transformers.CLIPImageProcessor(size={"shortest_edge": 32}, crop_size={"height": 32, "width": 32}).save_pretrained(out)
+    with atomic_dir(out) as tmp:
+        model.save_pretrained(tmp, safe_serialization=True)
+        tokenizer.save_pretrained(tmp)
+        transformers.CLIPImageProcessor(size={"shortest_edge": 32}, crop_size={"height": 32, "width": 32}).save_pretrained(tmp)
     return out

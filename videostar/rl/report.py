@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-import base64
-import io
 import json
 from pathlib import Path
 
-from videostar.atomic import write_bytes
-from videostar.report import _table
+from videostar.report import _png, _table
 from videostar.rl.ledger import RolloutLedger
 
 
@@ -31,11 +28,7 @@ def grpo_section(run_dir: Path, plt, examples: int = 8) -> str:
     ax.set_xlabel("step")
     ax.set_ylabel("mean over the step's rollouts")
     ax.legend(fontsize=8)
-    buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=110, bbox_inches="tight")
-    plt.close(fig)
-    write_bytes(run_dir / "grpo_rewards.png", buffer.getvalue())
-    image = base64.b64encode(buffer.getvalue()).decode()
+    image = _png(fig, run_dir / "grpo_rewards.png")
     rows = [[s["step"], f"{s['reward']:.3f}", f"{s['pass_rate']:.1%}", *[f"{s['label_types'].get(k, float('nan')):.3f}"
                                                                         for k in kinds],
              f"{s['completion_tokens']:.1f}", "-" if kl.get(s["step"]) is None else f"{kl[s['step']]:.4f}",

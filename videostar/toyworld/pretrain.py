@@ -10,7 +10,6 @@ exact command, the settings and the loss curve).
 
 from __future__ import annotations
 
-import json
 import shutil
 import sys
 import tempfile
@@ -20,6 +19,7 @@ from pathlib import Path
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
+from videostar.atomic import atomic_dir, write_json, write_jsonl
 from videostar.models.tiny import TinyModelSpec, build_tiny_model
 from videostar.prompts import Prompts
 from videostar.toyworld.instructions import VOCABULARY, general_examples
@@ -55,7 +55,7 @@ def build_instructions(work: Path, config: PretrainConfig) -> tuple[Path, list[s
             rows.append({**example, "video": str(video), "frame_sampling": DEMO_FRAMES.model_dump(mode="json")})
             texts += [example["prompt"], example["response"]]
     data = work / "instructions.jsonl"
-    data.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    write_jsonl(data, rows)
     return data, texts
 
 
@@ -72,9 +72,8 @@ def pretrain(out: str | Path, config: PretrainConfig, work: str | Path | None = 
         model=str(init), data=data, output_dir=work / "train", frames=DEMO_FRAMES, lora=None,
         learning_rate=config.learning_rate, lr_scheduler="constant", max_steps=config.steps,
         batch_size=config.batch_size, logging_steps=50, save_steps=10**9, seed=config.seed, device="cpu"))
-    if out.exists():
-        shutil.rmtree(out)
-    shutil.copytree(result.model_dir, out)
+    with atomic_dir(out) as tmp:
+        shutil.copytree(result.model_dir, tmp, dirs_exist_ok=True)
     record = {
         "command": "videostar toy pretrain " + " ".join(sys.argv[3:]) if sys.argv[1:3] == ["toy", "pretrain"]
         else f"videostar toy pretrain {out} --videos {config.videos} --steps {config.steps} --seed {config.seed}",
@@ -84,7 +83,7 @@ def pretrain(out: str | Path, config: PretrainConfig, work: str | Path | None = 
         "losses": result.losses,
         "minutes": round((time.time() - started) / 60, 1),
     }
-    (out / "PRETRAIN.json").write_text(json.dumps(record, indent=2))
+    write_json(out / "PRETRAIN.json", record)
     return record
 
 

@@ -14,7 +14,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from videostar.atomic import write_json
+from videostar.atomic import atomic_dir, write_json
 from videostar.train.collators import FrameLoader, VideoDPOCollator, VideoSFTCollator
 from videostar.video.sampling import FrameSampling
 
@@ -161,8 +161,9 @@ def _finish(trainer, config: TrainConfig, processor) -> TrainResult:
 def merge_adapter(peft_model, processor, out: Path) -> Path:
     """Fold a LoRA adapter into its base weights and save a standalone model directory."""
     merged = peft_model.merge_and_unload()
-    merged.save_pretrained(out, safe_serialization=True)
-    processor.save_pretrained(out)
+    with atomic_dir(out) as tmp:
+        merged.save_pretrained(tmp, safe_serialization=True)
+        processor.save_pretrained(tmp)
     return out
 
 

@@ -14,6 +14,7 @@ from typing import Callable
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from videostar.atomic import atomic_open
 from videostar.data.labels import Label
 from videostar.data.manifest import ManifestError, Problem, jsonl_records, validation_problems
 from videostar.verify.verifier import Verifier, VerifyItem
@@ -52,10 +53,8 @@ def verify_file(in_path: str | Path, out_path: str | Path, verifier: Verifier, b
     """Verify every line of ``in_path`` into ``out_path``; returns counts per label type."""
     records, items = read_items(Path(in_path))
     out_path = Path(out_path)
-    out_path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out_path.with_suffix(out_path.suffix + ".tmp")
     summary = {"lines": len(items), "passed": 0, "per_type": {}}
-    with tmp.open("w", encoding="utf-8") as out:
+    with atomic_open(out_path) as out:
         for start in range(0, len(items), batch_size):
             batch = items[start:start + batch_size]
             for record, verdict in zip(records[start:start + batch_size], verifier.verify_many(batch)):
@@ -68,5 +67,4 @@ def verify_file(in_path: str | Path, out_path: str | Path, verifier: Verifier, b
                                       "label_verdicts": result["labels"]}, ensure_ascii=False) + "\n")
             if on_progress:
                 on_progress(min(start + batch_size, len(items)), len(items))
-    tmp.replace(out_path)
     return summary
