@@ -87,3 +87,32 @@ def _rows(db):
 
     with sqlite3.connect(db) as conn:
         return conn.execute("SELECT COUNT(*), MAX(id) FROM generations").fetchone()
+
+
+def test_grpo_settings_may_not_redefine_the_loops_frames(tmp_path, toy_manifest, tiny_model):
+    with pytest.raises(ValueError, match="grpo: frames come from generate"):
+        _config(tmp_path, toy_manifest, tiny_model, rl="grpo", grpo={"frames": {"num_frames": 4}})
+
+
+@pytest.mark.slow
+def test_star_with_rl_grpo_sharpens_each_cycles_model_and_generates_with_it(tmp_path, tiny_model):
+    manifest = make_toy_dataset(tmp_path / "toy", n=2, seed=3, tasks=["motion direction"])
+    loaded = []
+
+    def load_backend(model_config):
+        loaded.append(model_config.path)
+        return ScriptedBackend()
+
+    config = _config(tmp_path, manifest, tiny_model, cycles=2, rl="grpo",
+                     grpo={"steps": 1, "group_size": 2, "batch_size": 2, "max_completion_length": 4, "lora": None,
+                           "save_steps": 1000, "device": "cpu"})
+    history = StarLoop(config, load_backend=load_backend).run()
+    first = history[0]
+    assert first["sft_model"] == str(tmp_path / "run" / "cycle_0" / "model" / "final")
+    assert first["model"] == str(tmp_path / "run" / "cycle_0" / "grpo" / "final") and first["grpo_steps"] == 1
+    assert len(first["grpo_rewards"]) == 1 and 0.0 <= first["grpo_rewards"][0] <= 1.2
+    assert loaded == [str(tiny_model), first["model"]]  # cycle 1 generates with cycle 0's GRPO model
+    from videostar.rl.ledger import RolloutLedger
+
+    with RolloutLedger(tmp_path / "run" / "cycle_0" / "grpo") as rollouts:
+        assert rollouts.count() == 4  # 1 step x 2 prompts x a group of 2, each recorded

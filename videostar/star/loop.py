@@ -2,8 +2,10 @@
 
 Cycle k generates with the model from cycle k-1 (the base for cycle 0), adds what it kept to the
 training set, and fine-tunes, by default from the ORIGINAL base on everything kept so far (STaR's
-restart; ``restart_from_base: false`` continues from the previous cycle instead). Each cycle's
-directory holds its ledger, training data, model, yields and metrics.
+restart; ``restart_from_base: false`` continues from the previous cycle instead). With ``rl: grpo``
+each cycle's fine-tuned model is then sharpened by GRPO with the verifiers as rewards (``grpo:``
+holds its knobs), and the next cycle generates with that model: STaR's data bootstraps, GRPO
+sharpens. Each cycle's directory holds its ledger, training data, model(s), yields and metrics.
 
 Resumable at step granularity (see iterate.py): a rerun skips finished steps, generation resumes
 inside its ledger, and training resumes from its last checkpoint.
@@ -16,12 +18,13 @@ import random
 from pathlib import Path
 from typing import Callable, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from videostar.atomic import write_jsonl
 from videostar.config import GenerateConfig
 from videostar.engine.engine import make_verifier, skip_summary
 from videostar.iterate import Rounds, generate_round
+from videostar.rl.config import GRPOSettings
 from videostar.star.generate import Generation
 from videostar.star.trainset import FORMS, build_examples
 from videostar.store.export import trl_record
@@ -43,6 +46,16 @@ class StarConfig(BaseModel):
     min_yield_gain: float = Field(0.0, description="with stop_when_yield_stalls: the gain a cycle must beat")
     mix_data: Path | None = Field(None, description="TRL-format JSONL of general instructions to keep ability")
     mix_ratio: float = Field(0.0, ge=0, description="mixed rows per kept row")
+    rl: Literal["none", "grpo"] = Field("none", description="grpo: GRPO after each cycle's fine-tuning")
+    grpo: GRPOSettings = GRPOSettings()
+
+    @model_validator(mode="after")
+    def _one_frame_sampling(self) -> "StarConfig":
+        shared = {"frames", "prompts", "verifier"} & self.grpo.model_fields_set
+        if shared:
+            raise ValueError(f"grpo: {', '.join(sorted(shared))} come from generate: (one frame sampling, one set "
+                             "of prompts and verifiers for the whole loop); set them there")
+        return self
 
 
 def total_answer_yield(table: dict) -> float:
@@ -92,7 +105,23 @@ class StarLoop:
             return {"model": model, "train_losses": [], "train_rows": 0, "train_skipped": "nothing kept yet"}
         base = self.config.generate.model.path if self.config.restart_from_base else model
         result = train_sft(train_config(self.config.train, self.config.generate, base, data, self.rounds.dir(k) / "model"))
-        return {"model": str(result.model_dir), "train_losses": result.losses, "train_rows": len(rows)}
+        trained = {"model": str(result.model_dir), "train_losses": result.losses, "train_rows": len(rows)}
+        return trained | self._grpo(k, trained["model"]) if self.config.rl == "grpo" else trained
+
+    def _grpo(self, k: int, model: str) -> dict:
+        """GRPO from this cycle's fine-tuned model on the loop's manifest, with the loop's frames, prompts
+        and verifiers; resumes from its own checkpoints when the loop is rerun."""
+        from videostar.rl.config import GRPORunConfig
+        from videostar.rl.run import run_grpo
+
+        g = self.config.generate
+        run = GRPORunConfig(**{**self.config.grpo.model_dump(), "frames": g.frames, "prompts": g.prompts,
+                               "verifier": g.verifier}, model=model, manifest=g.manifest,
+                            output_dir=self.rounds.dir(k) / "grpo", allow_outside_root=g.allow_outside_root)
+        result = run_grpo(run)
+        rewards = [entry["reward"] for entry in result.metrics["log"] if "reward" in entry]
+        return {"model": str(result.model_dir), "sft_model": model, "grpo_steps": result.metrics["steps"],
+                "grpo_rewards": rewards}
 
     def _stalled(self, history: list[dict]) -> bool:
         return (self.config.stop_when_yield_stalls and len(history) > 1 and
