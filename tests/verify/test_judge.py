@@ -1,45 +1,29 @@
 """The judge verifier switched on from config, against a small OpenAI-compatible HTTP server on
 127.0.0.1 (a mocked remote judge model)."""
 
-import json
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-
 import pytest
+from helpers import local_openai_server
 
 from videostar.config import GenerateConfig, load_config
 from videostar.data.labels import parse_label
 from videostar.verify.verifier import Verifier, VerifierConfig, VerifyItem, judge_reply_says_yes
 
 
+def _judge(prompt: str, frames) -> str:
+    answer = prompt.split("\nAnswer: ")[1]
+    return "Yes, it matches." if "pool" in answer else "Maybe." if "unsure" in answer else "No."
+
+
 @pytest.fixture
 def judge_server():
-    """Replies 'Yes, ...' when the answer mentions 'pool', 'Maybe.' for 'unsure', else 'No.'."""
-    state = {"prompts": [], "lock": threading.Lock()}
+    """Replies 'Yes, ...' when the answer mentions 'pool', 'Maybe.' for 'unsure', else 'No.'; yields
+    {"url", "bodies": every request received}."""
+    with local_openai_server(_judge) as (url, bodies):
+        yield {"url": url, "bodies": bodies}
 
-    class Handler(BaseHTTPRequestHandler):
-        def log_message(self, *args):
-            pass
 
-        def do_POST(self):
-            body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-            prompt = body["messages"][0]["content"]
-            with state["lock"]:
-                state["prompts"].append((prompt, body["temperature"], body["max_tokens"]))
-            answer = prompt.split("\nAnswer: ")[1]
-            text = "Yes, it matches." if "pool" in answer else "Maybe." if "unsure" in answer else "No."
-            data = json.dumps({"choices": [{"message": {"content": text}}]}).encode()
-            self.send_response(200)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(data)))
-            self.end_headers()
-            self.wfile.write(data)
-
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=httpd.serve_forever, daemon=True).start()
-    state["url"] = f"http://127.0.0.1:{httpd.server_address[1]}/v1"
-    yield state
-    httpd.shutdown()
+def _prompts(server) -> list[tuple]:
+    return [(b["messages"][0]["content"], b["temperature"], b["max_tokens"]) for b in server["bodies"]]
 
 
 def test_judge_from_a_run_config_with_local_http_server(tmp_path, judge_server, embedder):
@@ -64,7 +48,7 @@ def test_judge_from_a_run_config_with_local_http_server(tmp_path, judge_server, 
     assert results[1].labels[0].reason == "judge said 'No.'" and results[1].labels[0].parsed == "No."
     assert "not yes/no" in results[2].labels[0].reason
     # one request per judged label (3), none for the class label; greedy and short
-    prompts = judge_server["prompts"]
+    prompts = _prompts(judge_server)
     assert len(prompts) == 3 and all(t == 0.0 and m == 16 for _, t, m in prompts)
     assert any("Label (text): A man jumps into a swimming pool." in p for p, _, _ in prompts)
 
@@ -76,7 +60,7 @@ def test_judge_types_per_task_with_local_http_server(judge_server, embedder):
     label = [parse_label({"type": "text", "value": "A man jumps into a swimming pool."})]
     assert verifier.verify(label, "pool", task="captions").labels[0].metric == "judge"
     assert verifier.verify(label, "pool", task="other").labels[0].metric == "cosine"
-    assert len(judge_server["prompts"]) == 1
+    assert len(judge_server["bodies"]) == 1
 
 
 def test_judge_settings_are_checked():
