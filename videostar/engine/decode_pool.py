@@ -36,8 +36,11 @@ def prefetched(plan: list[list[Work]], sampling: FrameSampling, workers: int, de
                cache_dir: str | Path | None = None, max_bytes: int = 4 * 1024**3) -> Iterator[Decoded]:
     """``decode_batch`` of each planned batch, in order, decoded by ``workers`` processes at most
     ``depth`` batches ahead of the consumer."""
-    # spawn, not fork: the parent may hold a model and threads (torch, Ray) that fork would copy badly.
-    with ProcessPoolExecutor(workers, mp_context=get_context("spawn"), initializer=_start,
+    # Not fork: the parent holds a model and its threads, which a fork copies badly. A fork server
+    # started once with the decoder imported makes each worker start in milliseconds, not seconds.
+    context = get_context("forkserver")
+    context.set_forkserver_preload([__name__])
+    with ProcessPoolExecutor(workers, mp_context=context, initializer=_start,
                              initargs=(str(cache_dir) if cache_dir else None, max_bytes)) as pool:
         pending: deque = deque()
         upcoming = iter(plan)
