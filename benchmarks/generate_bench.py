@@ -62,8 +62,8 @@ def engine_vs_raw(work_dir: Path, manifest: Path, model: str, backend, verifier:
     chunks = plan(work, config.frames, batch_size)
 
     def raw_batch(chunk):
-        return backend.generate([GenRequest([{"role": "user", "content": w.prompt}], frames[Clip.of(w.sample, config.frames)])
-                                for w in chunk], config.sampling)
+        return backend.generate([GenRequest([{"role": "user", "content": w.prompt}],
+                                            frames[Clip.of(w.sample, config.frames)]) for w in chunk], config.sampling)
 
     raw_batch(chunks[0])  # warm up the model once, outside both timings
     start = time.perf_counter()
@@ -178,7 +178,8 @@ def main() -> None:
     backend = HFBackend(model, device="cpu", batch_size=args.batch_size)
     verifier = Verifier()
     verifier.verify_many([VerifyItem(s.labels, "warm up") for s in load_manifest(manifest)])  # load the embedder
-    report = {"machine": f"CPU only, {os.cpu_count()} cores shared with other jobs; no GPU (real-size numbers not measured)",
+    report = {"machine": f"CPU only, {os.cpu_count()} cores shared with other jobs; no GPU "
+                         "(real-size numbers not measured)",
               "engine_vs_raw": engine_vs_raw(work, manifest, model, backend, verifier, args.batch_size)}
     long_manifest = long_videos(work / "long", args.long_videos, args.long_links, 30.0, args.long_fps)
     report["decode_pool"] = decode_pool(work, long_manifest, verifier, args.model_seconds, args.frames,

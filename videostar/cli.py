@@ -273,9 +273,13 @@ def generate(
         backend = load_backend(settings.model)
         table = Generation(settings, backend, verifier, ledger, _generation_progress(progress)).run()
         skipped = skip_summary(ledger)
+        busy = ledger.meta("model_busy", {})
     out = write_json(settings.run_dir / "yield.json", table)
     console.print(_yield_table(table))
     _say_skipped(skipped)
+    if busy:
+        console.print("model busy: " + ", ".join(f"{step} {b['share']:.0%} of {b['wall_s']:.0f} s"
+                                                 for step, b in busy.items()))
     console.print(f"wrote {out}")
 
 
@@ -295,7 +299,8 @@ def star(
     from videostar.star.loop import StarConfig, StarLoop
 
     shortcuts = {**_generate_shortcuts("generate.", model, manifest, run_dir, retry_skipped, max_new_tokens,
-                                       temperature, frames, steps, samples_per_question, batch_size, max_samples, engine),
+                                       temperature, frames, steps, samples_per_question, batch_size, max_samples,
+                                       engine),
                  "cycles": cycles, "train.max_steps": max_steps}
     settings = _loop_settings(StarConfig, "star", config, resume, shortcuts, overrides)
     root = settings.generate.run_dir
@@ -329,7 +334,8 @@ def savi(
     from videostar.savi.loop import SaviConfig, SaviLoop
 
     shortcuts = {**_generate_shortcuts("generate.", model, manifest, run_dir, retry_skipped, max_new_tokens,
-                                       temperature, frames, steps, samples_per_question, batch_size, max_samples, engine),
+                                       temperature, frames, steps, samples_per_question, batch_size, max_samples,
+                                       engine),
                  "iterations": iterations, "train.max_steps": max_steps}
     settings = _loop_settings(SaviConfig, "savi", config, resume, shortcuts, overrides)
     root = settings.generate.run_dir

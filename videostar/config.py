@@ -36,7 +36,7 @@ class RayConfig(BaseModel):
     """Where and how wide the Ray Data runner (``engine: ray``) runs."""
 
     model_config = ConfigDict(extra="forbid")
-    address: str | None = Field(None, description="an existing cluster ('auto', 'ray://head:10001'); null: start a local one")
+    address: str | None = Field(None, description="a cluster to join ('auto', 'ray://head:10001'); null: a local Ray")
     num_cpus: int | None = Field(None, ge=1, description="CPUs of a local Ray (ignored when joining a cluster)")
     model_actors: int = Field(1, ge=1, description="model replicas (one per GPU on a GPU cluster)")
     gpus_per_actor: float = Field(0.0, ge=0, description="1 on GPU nodes; 0 runs the model actors on CPU")
@@ -64,8 +64,8 @@ class GenerateConfig(BaseModel):
     frame_cache_bytes: int = Field(2 * 1024**3, ge=0)
     retry_skipped: bool = Field(False, description="try clips recorded as unreadable again (--retry-skipped)")
     seed: int = 0
-    engine: Literal["local", "ray"] = Field("local", description="local: this process; ray: a Ray Data pipeline (--engine)")
-    decode_workers: int = Field(0, ge=0, description="processes decoding upcoming batches while the model works; 0: in the loop")
+    engine: Literal["local", "ray"] = Field("local", description="local: this process; ray: Ray Data (--engine)")
+    decode_workers: int = Field(0, ge=0, description="processes decoding batches ahead of the model; 0: in the loop")
     prefetch_batches: int = Field(2, ge=1, description="decoded batches the decode pool keeps ready")
     ray: RayConfig = RayConfig()
 

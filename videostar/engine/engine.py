@@ -79,6 +79,8 @@ class Engine:
     def run_step(self, step: str, work: list[Work], verify: bool = True) -> None:
         """Generate every item, verify against the labels (unless ``verify`` is off), and write each
         batch to the ledger in one transaction."""
+        if not work:
+            return
         if self.config.engine == "ray":
             from videostar.engine.ray_runner import run_step
 
@@ -98,8 +100,6 @@ class Engine:
     def record_busy(self, step: str, busy_s: float, wall_s: float) -> None:
         """The share of the step's wall time the model was generating, kept in the ledger's metadata
         (``model_busy``) for the summary: low means decoding or verification starves the model."""
-        if not wall_s:
-            return
         shares = self.ledger.meta("model_busy", {})
         shares[step] = {"busy_s": round(busy_s, 3), "wall_s": round(wall_s, 3), "share": round(busy_s / wall_s, 3)}
         self.ledger.set_meta("model_busy", shares)
