@@ -15,11 +15,11 @@ Ray is imported only here, only when this runner is chosen (``pip install 'video
 
 from __future__ import annotations
 
+import hashlib
 import json
 import pickle
 import sqlite3
 import time
-import zlib
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -120,7 +120,7 @@ def write_shard(shard_dir: Path, rows: list[GenerationRow], skipped: list[tuple[
                      int(r.passed), r.score, json.dumps(r.verdict)) for r in rows])
     db.executemany("INSERT INTO skipped VALUES (?, ?, ?)", skipped)
     db.commit()
-    path = shard_dir / f"{zlib.crc32(key.encode()):08x}.sqlite"  # one name per batch: a retry rewrites it
+    path = shard_dir / f"{hashlib.sha256(key.encode()).hexdigest()[:24]}.sqlite"  # one per batch: a retry rewrites it
     write_bytes(path, db.serialize())
     db.close()
     return path
