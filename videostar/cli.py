@@ -219,14 +219,15 @@ _STEPS = typer.Option(None, help="Comma-separated steps: answer,rationalize")
 _SAMPLES = typer.Option(None, help="Answers drawn per question (samples_per_question).")
 _BATCH = typer.Option(None, help="Requests per model call (batch_size).")
 _MAX_SAMPLES = typer.Option(None, help="Only the first N samples of the manifest (max_samples).")
+_ENGINE = typer.Option(None, help="local (this process) or ray (a Ray Data pipeline; the ray: section says where).")
 
 
 def _generate_shortcuts(prefix: str, model, manifest, run_dir, retry_skipped, max_new_tokens, temperature, frames,
-                        steps, samples_per_question, batch_size, max_samples) -> dict:
+                        steps, samples_per_question, batch_size, max_samples, engine=None) -> dict:
     values = {"model.path": model, "manifest": manifest, "run_dir": run_dir, "retry_skipped": retry_skipped or None,
               "sampling.max_new_tokens": max_new_tokens, "sampling.temperature": temperature,
               "frames.num_frames": frames, "steps": steps.split(",") if steps else None,
-              "samples_per_question": samples_per_question, "batch_size": batch_size, "max_samples": max_samples}
+              "samples_per_question": samples_per_question, "batch_size": batch_size, "max_samples": max_samples, "engine": engine}
     return {prefix + key: value for key, value in values.items()}
 
 
@@ -259,7 +260,7 @@ def generate(
     resume: bool = _RESUME, retry_skipped: bool = _RETRY_SKIPPED, max_new_tokens: Optional[int] = _MAX_NEW,
     temperature: Optional[float] = _TEMPERATURE, frames: Optional[int] = _FRAMES, steps: Optional[str] = _STEPS,
     samples_per_question: Optional[int] = _SAMPLES, batch_size: Optional[int] = _BATCH,
-    max_samples: Optional[int] = _MAX_SAMPLES,
+    max_samples: Optional[int] = _MAX_SAMPLES, engine: Optional[str] = _ENGINE,
 ) -> None:
     """Generate verified Video-STaR data: questions, answers, verification, rationalization."""
     from videostar.atomic import write_json
@@ -271,7 +272,7 @@ def generate(
 
     settings = _settings(GenerateConfig, config, _generate_shortcuts(
         "", model, manifest, run_dir, retry_skipped, max_new_tokens, temperature, frames, steps,
-        samples_per_question, batch_size, max_samples), overrides)
+        samples_per_question, batch_size, max_samples, engine), overrides)
     if Ledger.exists(settings.run_dir) and not resume:
         _fail(f"{settings.run_dir} already holds a run: pass --resume to continue it, or choose a new --run-dir")
     verifier = make_verifier(settings.verifier)
@@ -279,9 +280,13 @@ def generate(
         backend = load_backend(settings.model)
         table = Generation(settings, backend, verifier, ledger, _generation_progress(progress)).run()
         skipped = skip_summary(ledger)
+        busy = ledger.meta("model_busy", {})
     out = write_json(settings.run_dir / "yield.json", table)
     console.print(_yield_table(table))
     _say_skipped(skipped)
+    if busy:
+        console.print("model busy: " + ", ".join(f"{step} {b['share']:.0%} of {b['wall_s']:.0f} s"
+                                                 for step, b in busy.items()))
     console.print(f"wrote {out}")
 
 
@@ -293,7 +298,7 @@ def star(
     resume: bool = _RESUME, retry_skipped: bool = _RETRY_SKIPPED, max_new_tokens: Optional[int] = _MAX_NEW,
     temperature: Optional[float] = _TEMPERATURE, frames: Optional[int] = _FRAMES, steps: Optional[str] = _STEPS,
     samples_per_question: Optional[int] = _SAMPLES, batch_size: Optional[int] = _BATCH,
-    max_samples: Optional[int] = _MAX_SAMPLES,
+    max_samples: Optional[int] = _MAX_SAMPLES, engine: Optional[str] = _ENGINE,
     cycles: Optional[int] = typer.Option(None, help="Number of Video-STaR cycles (cycles)."),
     max_steps: Optional[int] = typer.Option(None, help="train.max_steps per cycle."),
 ) -> None:
@@ -301,7 +306,8 @@ def star(
     from videostar.star.loop import StarConfig, StarLoop
 
     shortcuts = {**_generate_shortcuts("generate.", model, manifest, run_dir, retry_skipped, max_new_tokens,
-                                       temperature, frames, steps, samples_per_question, batch_size, max_samples),
+                                       temperature, frames, steps, samples_per_question, batch_size, max_samples,
+                                       engine),
                  "cycles": cycles, "train.max_steps": max_steps}
     settings = _loop_settings(StarConfig, "star", config, resume, shortcuts, overrides)
     root = settings.generate.run_dir
@@ -327,7 +333,7 @@ def savi(
     resume: bool = _RESUME, retry_skipped: bool = _RETRY_SKIPPED, max_new_tokens: Optional[int] = _MAX_NEW,
     temperature: Optional[float] = _TEMPERATURE, frames: Optional[int] = _FRAMES, steps: Optional[str] = _STEPS,
     samples_per_question: Optional[int] = _SAMPLES, batch_size: Optional[int] = _BATCH,
-    max_samples: Optional[int] = _MAX_SAMPLES,
+    max_samples: Optional[int] = _MAX_SAMPLES, engine: Optional[str] = _ENGINE,
     iterations: Optional[int] = typer.Option(None, help="Number of VideoSAVi iterations (the paper: 4)."),
     max_steps: Optional[int] = typer.Option(None, help="train.max_steps per iteration."),
 ) -> None:
@@ -335,7 +341,8 @@ def savi(
     from videostar.savi.loop import SaviConfig, SaviLoop
 
     shortcuts = {**_generate_shortcuts("generate.", model, manifest, run_dir, retry_skipped, max_new_tokens,
-                                       temperature, frames, steps, samples_per_question, batch_size, max_samples),
+                                       temperature, frames, steps, samples_per_question, batch_size, max_samples,
+                                       engine),
                  "iterations": iterations, "train.max_steps": max_steps}
     settings = _loop_settings(SaviConfig, "savi", config, resume, shortcuts, overrides)
     root = settings.generate.run_dir

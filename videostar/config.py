@@ -32,6 +32,17 @@ class QuestionsConfig(BaseModel):
     max_chars: int = Field(200, ge=10, description="longer model-written questions are dropped")
 
 
+class RayConfig(BaseModel):
+    """Where and how wide the Ray Data runner (``engine: ray``) runs."""
+
+    model_config = ConfigDict(extra="forbid")
+    address: str | None = Field(None, description="a cluster to join ('auto', 'ray://head:10001'); null: a local Ray")
+    num_cpus: int | None = Field(None, ge=1, description="CPUs of a local Ray (ignored when joining a cluster)")
+    model_actors: int = Field(1, ge=1, description="model replicas (one per GPU on a GPU cluster)")
+    gpus_per_actor: float = Field(0.0, ge=0, description="1 on GPU nodes; 0 runs the model actors on CPU")
+    verify_actors: int = Field(1, ge=1, description="CPU actors verifying replies and writing ledger shards")
+
+
 class GenerateConfig(BaseModel):
     """Video-STaR data generation: questions, answers, verification, rationalization."""
 
@@ -54,6 +65,10 @@ class GenerateConfig(BaseModel):
     retry_skipped: bool = Field(False, description="try clips recorded as unreadable again (--retry-skipped)")
     allow_outside_root: bool = Field(False, description="let relative video paths leave the manifest's folder")
     seed: int = 0
+    engine: Literal["local", "ray"] = Field("local", description="local: this process; ray: Ray Data (--engine)")
+    decode_workers: int = Field(0, ge=0, description="processes decoding batches ahead of the model; 0: in the loop")
+    prefetch_batches: int = Field(2, ge=1, description="decoded batches the decode pool keeps ready")
+    ray: RayConfig = RayConfig()
 
 
 def _set(data: dict, dotted: str, value) -> None:

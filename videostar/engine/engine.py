@@ -8,6 +8,7 @@ and their work left out; a resumed run leaves them alone unless ``retry_skipped`
 
 from __future__ import annotations
 
+import time
 from collections import defaultdict
 from pathlib import Path
 from typing import Callable, Iterator
@@ -15,7 +16,7 @@ from typing import Callable, Iterator
 from videostar.config import ConfigError, GenerateConfig
 from videostar.data.manifest import Sample, load_manifest
 from videostar.engine.step import generate_rows, replies
-from videostar.engine.work import Clip, ClipFrames, Work, batches
+from videostar.engine.work import Clip, ClipFrames, Work, decode_batch, plan, reported
 from videostar.errors import VideostarError
 from videostar.models.backend import Backend, Generation
 from videostar.prompts import Prompts
@@ -41,7 +42,7 @@ class Engine:
     def __init__(self, config: GenerateConfig, backend: Backend, ledger: Ledger, verifier: Verifier | None = None,
                  progress: Progress | None = None):
         self.config = config
-        self.backend = backend
+        self.backend = BusyClock(backend)
         self.ledger = ledger
         self.verifier = verifier
         self.progress = progress or (lambda *a: None)
@@ -55,7 +56,18 @@ class Engine:
         self.ledger.add_skipped((s.id, s.video, err.reason) for s in samples)
 
     def batches(self, work: list[Work]) -> Iterator[tuple[list[Work], list[Frames]]]:
-        return batches(work, self.config.frames, self.load, self.config.batch_size, self._skip)
+        """Decoded batches: in this loop, or by ``decode_workers`` processes ahead of the model."""
+        config = self.config
+        chunks = plan(work, config.frames, config.batch_size)
+        if config.decode_workers and len(chunks) > 1:
+            from videostar.engine.decode_pool import prefetched
+
+            decoded = prefetched(chunks, config.frames, config.decode_workers, config.prefetch_batches,
+                                 self.load.cache.root if self.load.cache else None, config.frame_cache_bytes)
+        else:
+            decoded = (decode_batch(chunk, config.frames, self.load) for chunk in chunks)
+        for one in decoded:
+            yield from reported(one, self._skip)
 
     def ask(self, step: str, work: list[Work]) -> Iterator[tuple[list[Work], list[Generation]]]:
         """Replies to per-sample work (e.g. "write questions about this video"), batch by batch; the
@@ -67,8 +79,15 @@ class Engine:
     def run_step(self, step: str, work: list[Work], verify: bool = True) -> None:
         """Generate every item, verify against the labels (unless ``verify`` is off), and write each
         batch to the ledger in one transaction."""
+        if not work:
+            return
+        if self.config.engine == "ray":
+            from videostar.engine.ray_runner import run_step
+
+            return run_step(self, step, work, verify)
         settings_id = self.ledger.settings_id(self.settings())
         counts = {"kept": 0, "failed": 0}
+        start, busy = time.perf_counter(), self.backend.busy_s
         for batch, frames in self.batches(work):
             rows = generate_rows(step, batch, frames, self.backend, self.config.sampling,
                                  self.verifier if verify else None)
@@ -76,6 +95,14 @@ class Engine:
             counts["kept"] += sum(r.passed for r in rows)
             counts["failed"] += sum(not r.passed for r in rows)
             self.progress(step, len(batch), len(work), dict(counts))
+        self.record_busy(step, self.backend.busy_s - busy, time.perf_counter() - start)
+
+    def record_busy(self, step: str, busy_s: float, wall_s: float) -> None:
+        """The share of the step's wall time the model was generating, kept in the ledger's metadata
+        (``model_busy``) for the summary: low means decoding or verification starves the model."""
+        shares = self.ledger.meta("model_busy", {})
+        shares[step] = {"busy_s": round(busy_s, 3), "wall_s": round(wall_s, 3), "share": round(busy_s / wall_s, 3)}
+        self.ledger.set_meta("model_busy", shares)
 
     # ------------------------------------------------------------------ what is left to do
     def pending(self, step: str, questions: list[Question], by_id: dict[str, Sample], prompt: Callable[[Question], str],
@@ -119,6 +146,24 @@ class Engine:
                                  "Video-STaR verifies against labels (VideoSAVi needs none: videostar savi)")
         self.ledger.add_samples(samples)
         return samples
+
+
+class BusyClock:
+    """A backend that also counts the seconds spent in ``generate`` (the model's busy time)."""
+
+    def __init__(self, backend: Backend):
+        self.inner = backend
+        self.busy_s = 0.0
+
+    def generate(self, requests, params) -> list[Generation]:
+        start = time.perf_counter()
+        try:
+            return self.inner.generate(requests, params)
+        finally:
+            self.busy_s += time.perf_counter() - start
+
+    def __getattr__(self, name):
+        return getattr(self.inner, name)
 
 
 def make_verifier(config: VerifierConfig) -> Verifier:

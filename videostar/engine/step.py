@@ -38,7 +38,12 @@ def generate_rows(step: str, batch: Sequence[Work], frames: Sequence[Frames], ba
                   params: SamplingParams, verifier: Verifier | None) -> list[GenerationRow]:
     """Ledger rows for a batch of answer-like work (each item has a question); ``verifier`` None
     leaves every row unverified (VideoSAVi's a0, critique, a1)."""
-    out = replies(batch, frames, backend, params)
+    return verified_rows(step, batch, frames, replies(batch, frames, backend, params), verifier)
+
+
+def verified_rows(step: str, batch: Sequence[Work], frames: Sequence[Frames], out: Sequence[Generation],
+                  verifier: Verifier | None) -> list[GenerationRow]:
+    """The second half of the step, for a runner that generates and verifies in different workers."""
     checked = verdicts(batch, frames, [reply.text for reply in out], verifier)
     return [GenerationRow(w.question.id, step, w.index, reply.text, reply.prompt_tokens, reply.completion_tokens,
                           v.passed, v.score, v.to_json()) for w, reply, v in zip(batch, out, checked)]

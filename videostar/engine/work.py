@@ -92,28 +92,49 @@ class ClipFrames:
 Skip = Callable[[list[Sample], VideoDecodeError], None]
 
 
+def plan(work: Sequence[Work], sampling: FrameSampling, batch_size: int) -> list[list[Work]]:
+    """Work sorted by clip (a clip's items travel together) and cut into batches that span many clips;
+    decoding them is separate (``decode_batch``) so a pool or a cluster can do it elsewhere."""
+    ordered = sorted(work, key=lambda w: (Clip.of(w.sample, sampling).sort_key(), w.key))
+    return [ordered[start:start + batch_size] for start in range(0, len(ordered), batch_size)]
+
+
+Decoded = tuple[list[Work], list[Frames], list[tuple[list[Sample], VideoDecodeError]]]
+
+
+def decode_batch(batch: Sequence[Work], sampling: FrameSampling, load: Callable[[Clip], Frames]) -> Decoded:
+    """``(kept, frames, skips)``: one Frames per kept item, each clip decoded once; the items of a clip
+    that cannot be decoded are left out and listed in ``skips`` with the reason."""
+    decoded: dict[Clip, Frames | None] = {}
+    kept, frames, skips = [], [], []
+    for item in batch:
+        clip = Clip.of(item.sample, sampling)
+        if clip not in decoded:
+            try:
+                decoded[clip] = load(clip)
+            except VideoDecodeError as err:
+                decoded[clip] = None
+                skips.append((_unique([w.sample for w in batch if Clip.of(w.sample, sampling) == clip]), err))
+        if decoded[clip] is not None:
+            kept.append(item)
+            frames.append(decoded[clip])
+    return kept, frames, skips
+
+
 def batches(work: Sequence[Work], sampling: FrameSampling, load: Callable[[Clip], Frames], batch_size: int,
             on_skip: Skip) -> Iterator[tuple[list[Work], list[Frames]]]:
-    """``(batch, frames)`` with one Frames per work item, each clip decoded once per batch. Work is
-    sorted by clip so a clip's items travel together; batches span many clips."""
-    ordered = sorted(work, key=lambda w: (Clip.of(w.sample, sampling).sort_key(), w.key))
-    for start in range(0, len(ordered), batch_size):
-        decoded: dict[Clip, Frames | None] = {}
-        kept, frames = [], []
-        for item in ordered[start:start + batch_size]:
-            clip = Clip.of(item.sample, sampling)
-            if clip not in decoded:
-                try:
-                    decoded[clip] = load(clip)
-                except VideoDecodeError as err:
-                    decoded[clip] = None
-                    on_skip(_unique([w.sample for w in ordered[start:start + batch_size]
-                                     if Clip.of(w.sample, sampling) == clip]), err)
-            if decoded[clip] is not None:
-                kept.append(item)
-                frames.append(decoded[clip])
-        if kept:
-            yield kept, frames
+    """``(batch, frames)`` with one Frames per work item, decoded in this process as they are needed."""
+    for chunk in plan(work, sampling, batch_size):
+        yield from reported(decode_batch(chunk, sampling, load), on_skip)
+
+
+def reported(decoded: Decoded, on_skip: Skip) -> Iterator[tuple[list[Work], list[Frames]]]:
+    """The decoded batch (if anything in it was readable), its skipped clips passed to ``on_skip``."""
+    kept, frames, skips = decoded
+    for samples, err in skips:
+        on_skip(samples, err)
+    if kept:
+        yield kept, frames
 
 
 def _unique(samples: list[Sample]) -> list[Sample]:
