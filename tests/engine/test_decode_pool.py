@@ -17,6 +17,7 @@ from videostar.engine.work import ClipFrames, Work, decode_batch, plan
 from videostar.star.generate import Generation
 from videostar.store.ledger import Ledger
 from videostar.verify.verifier import Verifier
+from videostar.toyworld.scenes import TASKS
 from videostar.video.sampling import FrameSampling
 
 
@@ -64,7 +65,7 @@ def test_engine_with_decode_pool_writes_the_same_rows_and_reports_busy_share(tmp
             rows = [(g["question_id"], g["step"], g["text"], g["passed"]) for g in ledger.generations()]
             results[workers] = table, sorted(rows), ledger.skipped(), ledger.meta("model_busy")
     assert results[2][:3] == results[0][:3]
-    assert sum(row["skipped"] for row in results[2][0].values()) == 7  # the 7 tasks of the corrupt video
+    assert sum(row["skipped"] for row in results[2][0].values()) == len(TASKS)  # every task of the corrupt video
     for _, _, _, busy in results.values():
         assert set(busy) == {"answer", "rationalize"}
         assert all(0 < b["share"] <= 1 and b["busy_s"] <= b["wall_s"] for b in busy.values())
