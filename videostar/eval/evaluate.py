@@ -153,8 +153,6 @@ def _on_ray(work, kinds, frames, model: ModelConfig, params, verifier: Verifier,
     in this process."""
     from videostar.engine.ray_runner import stream
 
-    if not isinstance(model, ModelConfig):
-        raise TypeError("evaluate on Ray takes the ModelConfig its model actors load, not a loaded backend")
     outs = sorted(stream(plan(work, frames, batch_size), frames, model, params, settings, _Score,
                          {"kinds": kinds, "verifier": verifier.config}, cache_dir=cache_dir),
                   key=lambda out: out["position"])
