@@ -277,7 +277,7 @@ def generate(
         _fail(f"{settings.run_dir} already holds a run: pass --resume to continue it, or choose a new --run-dir")
     verifier = make_verifier(settings.verifier)
     with Ledger(settings.run_dir) as ledger, _progress() as progress:
-        backend = load_backend(settings.model)
+        backend = None if settings.engine == "ray" else load_backend(settings.model)  # Ray's model actors load it
         table = Generation(settings, backend, verifier, ledger, _generation_progress(progress)).run()
         skipped = skip_summary(ledger)
         busy = ledger.meta("model_busy", {})

@@ -28,7 +28,7 @@ from videostar.engine.step import replies, verified_rows
 from videostar.engine.work import ClipFrames, Work, plan
 from videostar.errors import VideostarError
 from videostar.models import ModelConfig
-from videostar.models.backend import SamplingParams
+from videostar.models.backend import Generation, SamplingParams
 from videostar.store.ledger import GenerationRow, Ledger
 from videostar.video.sampling import FrameSampling
 
@@ -87,6 +87,23 @@ def run_step(engine: Engine, step: str, work: list[Work], verify: bool) -> None:
         busy += out["busy_s"]
         engine.progress(step, out["done"], len(work), dict(counts))
     engine.record_busy(step, busy / config.ray.model_actors, time.perf_counter() - start_s)
+
+
+def ask(engine: Engine, step: str, work: list[Work]) -> Iterator[tuple[list[Work], list[Generation]]]:
+    """``Engine.ask`` on Ray (e.g. model-written questions): replies per batch from the model actors,
+    handed back in plan order once all are in (as the in-process runner would), skipped clips recorded."""
+    config = engine.config
+    outs = []
+    for out in stream(plan(work, config.frames, config.batch_size), config.frames, config.model, config.sampling,
+                      config.ray, _Replies, {}, cache_dir=engine.ledger.run_dir / "frames",
+                      max_bytes=config.frame_cache_bytes):
+        outs.append(out)
+        engine.progress(step, out["done"], len(work), {})
+    for out in sorted(outs, key=lambda out: out["position"]):
+        engine.ledger.add_skipped((s.id, s.video, reason) for s, reason in pickle.loads(out["skipped"]))
+        batch = pickle.loads(out["kept"])
+        if batch:
+            yield batch, pickle.loads(out["replies"])
 
 
 def stream(chunks: list[list[Work]], sampling: FrameSampling, model: ModelConfig, params: SamplingParams,
@@ -181,3 +198,11 @@ class _VerifyAndWrite:
         shard = write_shard(self.shard_dir, rows, skipped, "|".join(w.key for w in batch))
         return {"shard": str(shard), "done": len(batch), "kept": sum(r.passed for r in rows),
                 "failed": sum(not r.passed for r in rows), "busy_s": item["busy_s"]}
+
+
+class _Replies:
+    """The last stage for ``ask``: the replies as they are (the driver parses and stores them)."""
+
+    def __call__(self, item: dict) -> dict:
+        return {"position": item["position"], "kept": item["kept"], "replies": item["replies"],
+                "skipped": item["skipped"], "done": len(pickle.loads(item["batch"]))}
