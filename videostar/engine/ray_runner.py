@@ -11,6 +11,11 @@ merges them with the ledger's unique keys, so merging a shard twice is a no-op. 
 mid-step leaves finished shards behind; the next ``--resume`` merges them first and generates only
 what is still missing. A worker that dies is retried by Ray; its batch's shard is simply rewritten.
 Ray is imported only here, only when this runner is chosen (``pip install 'videostar[ray]'``).
+
+``stream`` is the pipeline itself, with the last stage chosen by the caller: ``run_step`` writes
+ledger shards, ``ask`` (model-written questions) returns the replies, and evaluation
+(``videostar.eval.evaluate``) scores them without a ledger. Only the model actors load the model:
+the driver holds none.
 """
 
 from __future__ import annotations

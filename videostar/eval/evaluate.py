@@ -149,8 +149,8 @@ def score(batch: list[Work], frames: list, texts: list[str], kinds: list[tuple],
 def _on_ray(work, kinds, frames, model: ModelConfig, params, verifier: Verifier, cache_dir, batch_size: int,
             settings: RayConfig) -> tuple[list, list]:
     """``evaluate``'s skips and scored batches from the Ray Data runner's decode tasks and model
-    actors, scored in ``_Score`` actors; put back in plan order, so examples and skips come out as
-    in this process."""
+    actors, scored in ``_Score`` actors (each builds its verifier from ``verifier.config``); put back
+    in plan order, so examples and skips come out as in this process."""
     from videostar.engine.ray_runner import stream
 
     outs = sorted(stream(plan(work, frames, batch_size), frames, model, params, settings, _Score,
