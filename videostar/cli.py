@@ -277,7 +277,7 @@ def generate(
         _fail(f"{settings.run_dir} already holds a run: pass --resume to continue it, or choose a new --run-dir")
     verifier = make_verifier(settings.verifier)
     with Ledger(settings.run_dir) as ledger, _progress() as progress:
-        backend = load_backend(settings.model)
+        backend = None if settings.engine == "ray" else load_backend(settings.model)  # Ray's model actors load it
         table = Generation(settings, backend, verifier, ledger, _generation_progress(progress)).run()
         skipped = skip_summary(ledger)
         busy = ledger.meta("model_busy", {})
@@ -376,6 +376,7 @@ def eval_cmd(
     max_new_tokens: Optional[int] = typer.Option(None, help="Tokens per answer (max_new_tokens)."),
     batch_size: Optional[int] = typer.Option(None, help="Requests per model call (batch_size)."),
     device: Optional[str] = typer.Option(None, help="model.device: cpu | cuda | auto"),
+    engine: Optional[str] = _ENGINE,
 ) -> None:
     """Held-out accuracy per task (open answers scored by the verifiers, and multiple choice), with the real
     video and with videos swapped among samples of the task: grounded = real - swapped."""
@@ -391,14 +392,16 @@ def eval_cmd(
     settings = _settings(EvalConfig, config, {
         "model.path": model, "manifest": manifest, "run_dir": run_dir, "out": out, "frames.num_frames": frames,
         "frames.max_pixels": max_pixels, "max_new_tokens": max_new_tokens, "batch_size": batch_size,
-        "model.device": device}, overrides)
+        "model.device": device, "engine": engine}, overrides)
     recorded_frames, recorded_prompts = recorded_settings(settings.run_dir) if settings.run_dir else (None, None)
     verifier = make_verifier(settings.verifier)
     samples = [s for s in load_manifest(settings.manifest, allow_outside_root=settings.allow_outside_root) if settings.splits is None or s.split in settings.splits]
-    result = evaluate(load_backend(settings.model), samples, settings.frames or recorded_frames or FrameSampling(),
-                      verifier, max_new_tokens=settings.max_new_tokens, batch_size=settings.batch_size,
+    on_ray = settings.engine == "ray"  # the model actors load the model; the driver does not
+    result = evaluate(settings.model if on_ray else load_backend(settings.model), samples,
+                      settings.frames or recorded_frames or FrameSampling(), verifier,
+                      max_new_tokens=settings.max_new_tokens, batch_size=settings.batch_size,
                       modes=tuple(settings.modes), seed=settings.seed, swapped=settings.swapped,
-                      prompts=settings.prompts or recorded_prompts or Prompts())
+                      prompts=settings.prompts or recorded_prompts or Prompts(), ray=settings.ray if on_ray else None)
     console.print(grounded_table(result, settings.modes))
     if result["skipped"]:
         console.print(f"skipped: {len({s['video'] for s in result['skipped']})} unreadable videos "

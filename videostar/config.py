@@ -150,3 +150,6 @@ class EvalConfig(BaseModel):
     batch_size: int = Field(32, ge=1)
     verifier: VerifierConfig = VerifierConfig()
     seed: int = 0
+    engine: Literal["local", "ray"] = Field("local", description="local: this process; ray: Ray Data (--engine), "
+                                                                  "the model loaded only in Ray's model actors")
+    ray: RayConfig = RayConfig()

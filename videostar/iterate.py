@@ -24,7 +24,7 @@ def generate_round(generate: GenerateConfig, run_dir: Path, model_path: str, loa
     """Run ``work(config, backend, ledger)`` for one round: the loop's generation config pointed at this
     round's directory and model; the backend (and its GPU memory) is released afterwards."""
     config = generate.model_copy(update={"run_dir": run_dir, "model": generate.model.model_copy(update={"path": model_path})})
-    backend = load_backend(config.model)
+    backend = None if config.engine == "ray" else load_backend(config.model)  # Ray's model actors load their own
     try:
         with Ledger(config.run_dir) as ledger:
             return work(config, backend, ledger)

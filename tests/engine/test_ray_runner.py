@@ -10,7 +10,9 @@ import subprocess
 import sys
 import time
 
+import numpy as np
 import pytest
+from helpers import local_openai_server, mean_brightness_reply
 
 from videostar.config import GenerateConfig
 from videostar.engine.ray_runner import merge_shard, write_shard
@@ -51,11 +53,12 @@ def test_merging_a_shard_twice_adds_nothing(tmp_path, toy_manifest):
 
 @pytest.mark.slow
 def test_ray_runner_matches_in_process_runner(tmp_path, toy_manifest, tiny_model, tiny_backend):
+    """On Ray the driver holds no model (None): the model actors load their own."""
     tables, rows = {}, {}
     for engine in ("local", "ray"):
         config = _config(tmp_path, toy_manifest, tiny_model, engine, engine=engine)
         with Ledger(config.run_dir) as ledger:
-            tables[engine] = Generation(config, tiny_backend, Verifier(), ledger).run()
+            tables[engine] = Generation(config, tiny_backend if engine == "local" else None, Verifier(), ledger).run()
             rows[engine] = _rows(ledger)
             busy = ledger.meta("model_busy")
         assert set(busy) == {"answer", "rationalize"} and 0 < busy["answer"]["share"] <= 1
@@ -63,6 +66,39 @@ def test_ray_runner_matches_in_process_runner(tmp_path, toy_manifest, tiny_model
     assert sum(1 for r in rows["local"] if r[1] == "answer") == 10
     assert tables["ray"] == tables["local"]
     assert not list((tmp_path / "ray" / "shards").glob("*/*.sqlite"))  # every shard merged
+
+
+def _questions_or_answer(text: str, frames: list) -> str:
+    """A served model that writes questions naming what it sees when asked for questions, else answers."""
+    if "Write one question per line" in text:
+        shade = "bright" if float(np.mean([f.mean() for f in frames])) > 127 else "dark"
+        return f"1. Which color is this {shade} clip?\n2. What color fills the whole frame?"
+    return mean_brightness_reply(text, frames)
+
+
+@pytest.mark.slow
+def test_model_written_questions_on_ray_match_in_process(tmp_path, two_clips):
+    """The ``ask`` step through Ray's model actors: the OpenAI-compatible backend against a local HTTP
+    server on 127.0.0.1 (standing in for a served model) writes the same questions, answered the same."""
+    from videostar.models import load_backend
+
+    manifest, _ = two_clips
+    questions, rows = {}, {}
+    with local_openai_server(_questions_or_answer) as (url, _):
+        for engine in ("local", "ray"):
+            config = GenerateConfig.model_validate({
+                "model": {"backend": "openai", "path": "served", "base_url": url}, "manifest": str(manifest),
+                "run_dir": str(tmp_path / engine), "splits": None, "batch_size": 1, "engine": engine,
+                "questions": {"model_questions": 2}, "ray": {"num_cpus": 2}})
+            with Ledger(config.run_dir) as ledger:
+                Generation(config, load_backend(config.model) if engine == "local" else None, Verifier(), ledger).run()
+                questions[engine] = sorted((q.sample_id, q.source, q.text) for q in ledger.questions())
+                rows[engine] = _rows(ledger)
+    assert questions["ray"] == questions["local"]
+    assert [q for q in questions["ray"] if q[1] == "model"] == [
+        ("first", "model", "What color fills the whole frame?"), ("first", "model", "Which color is this dark clip?"),
+        ("second", "model", "What color fills the whole frame?"), ("second", "model", "Which color is this bright clip?")]
+    assert rows["ray"] == rows["local"] and sum(r[1] == "answer" for r in rows["ray"]) == len(questions["ray"])
 
 
 @pytest.mark.slow

@@ -37,9 +37,10 @@ class ResumeError(VideostarError):
 
 
 class Engine:
-    """Runs work for one method over one ledger; ``verifier`` is only needed by verified steps."""
+    """Runs work for one method over one ledger; ``verifier`` is only needed by verified steps.
+    With ``engine: ray`` the model actors load the model and ``backend`` is None (no copy in the driver)."""
 
-    def __init__(self, config: GenerateConfig, backend: Backend, ledger: Ledger, verifier: Verifier | None = None,
+    def __init__(self, config: GenerateConfig, backend: Backend | None, ledger: Ledger, verifier: Verifier | None = None,
                  progress: Progress | None = None):
         self.config = config
         self.backend = BusyClock(backend)
@@ -72,6 +73,11 @@ class Engine:
     def ask(self, step: str, work: list[Work]) -> Iterator[tuple[list[Work], list[Generation]]]:
         """Replies to per-sample work (e.g. "write questions about this video"), batch by batch; the
         caller stores what it parses from them."""
+        if self.config.engine == "ray":
+            from videostar.engine.ray_runner import ask
+
+            yield from ask(self, step, work)
+            return
         for batch, frames in self.batches(work):
             yield batch, replies(batch, frames, self.backend, self.config.sampling)
             self.progress(step, len(batch), len(work), {})

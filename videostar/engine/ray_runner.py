@@ -11,6 +11,11 @@ merges them with the ledger's unique keys, so merging a shard twice is a no-op. 
 mid-step leaves finished shards behind; the next ``--resume`` merges them first and generates only
 what is still missing. A worker that dies is retried by Ray; its batch's shard is simply rewritten.
 Ray is imported only here, only when this runner is chosen (``pip install 'videostar[ray]'``).
+
+``stream`` is the pipeline itself, with the last stage chosen by the caller: ``run_step`` writes
+ledger shards, ``ask`` (model-written questions) returns the replies, and evaluation
+(``videostar.eval.evaluate``) scores them without a ledger. Only the model actors load the model:
+the driver holds none.
 """
 
 from __future__ import annotations
@@ -21,13 +26,16 @@ import pickle
 import sqlite3
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Iterator
 
 from videostar.config import RayConfig
 from videostar.engine.step import replies, verified_rows
 from videostar.engine.work import ClipFrames, Work, plan
 from videostar.errors import VideostarError
+from videostar.models import ModelConfig
+from videostar.models.backend import Generation, SamplingParams
 from videostar.store.ledger import GenerationRow, Ledger
+from videostar.video.sampling import FrameSampling
 
 if TYPE_CHECKING:
     from videostar.engine.engine import Engine
@@ -72,27 +80,55 @@ def run_step(engine: Engine, step: str, work: list[Work], verify: bool) -> None:
     work = [w for w in work if (w.question.id, w.index) not in done and w.sample.id not in skipped]
     if not work:
         return
-    ray = start(config.ray)
-    cache = ledger.run_dir / "frames"
-    items = [{"batch": pickle.dumps(chunk)} for chunk in plan(work, config.frames, config.batch_size)]
-    pipeline = (
-        ray.data.from_items(items, override_num_blocks=len(items))
-        .map(_decode, fn_kwargs={"sampling": config.frames, "cache_dir": str(cache),
-                                 "max_bytes": config.frame_cache_bytes}, num_cpus=_DECODE_CPUS)
-        .map(_Model, fn_constructor_kwargs={"model": config.model, "params": config.sampling},
-             concurrency=config.ray.model_actors, num_gpus=config.ray.gpus_per_actor or None, num_cpus=_MODEL_CPUS)
-        .map(_VerifyAndWrite, fn_constructor_kwargs={
-            "step": step, "verifier": config.verifier if verify else None, "shard_dir": str(shard_dir)},
-            concurrency=config.ray.verify_actors, num_cpus=_VERIFY_CPUS)
-    )
+    pipeline = stream(plan(work, config.frames, config.batch_size), config.frames, config.model, config.sampling,
+                      config.ray, _VerifyAndWrite, {"step": step, "verifier": config.verifier if verify else None,
+                                                    "shard_dir": str(shard_dir)},
+                      cache_dir=ledger.run_dir / "frames", max_bytes=config.frame_cache_bytes)
     counts, busy, start_s = {"kept": 0, "failed": 0}, 0.0, time.perf_counter()
-    for out in pipeline.iter_rows():
+    for out in pipeline:
         merge_shard(ledger, Path(out["shard"]), settings_id)
         counts["kept"] += out["kept"]
         counts["failed"] += out["failed"]
         busy += out["busy_s"]
         engine.progress(step, out["done"], len(work), dict(counts))
     engine.record_busy(step, busy / config.ray.model_actors, time.perf_counter() - start_s)
+
+
+def ask(engine: Engine, step: str, work: list[Work]) -> Iterator[tuple[list[Work], list[Generation]]]:
+    """``Engine.ask`` on Ray (e.g. model-written questions): replies per batch from the model actors,
+    handed back in plan order once all are in (as the in-process runner would), skipped clips recorded."""
+    config = engine.config
+    outs = []
+    for out in stream(plan(work, config.frames, config.batch_size), config.frames, config.model, config.sampling,
+                      config.ray, _Replies, {}, cache_dir=engine.ledger.run_dir / "frames",
+                      max_bytes=config.frame_cache_bytes):
+        outs.append(out)
+        engine.progress(step, out["done"], len(work), {})
+    for out in sorted(outs, key=lambda out: out["position"]):
+        engine.ledger.add_skipped((s.id, s.video, reason) for s, reason in pickle.loads(out["skipped"]))
+        batch = pickle.loads(out["kept"])
+        if batch:
+            yield batch, pickle.loads(out["replies"])
+
+
+def stream(chunks: list[list[Work]], sampling: FrameSampling, model: ModelConfig, params: SamplingParams,
+           settings: RayConfig, finish: type, finish_kwargs: dict, cache_dir: Path | None = None,
+           max_bytes: int = 0) -> Iterator[dict]:
+    """Batches (``plan``'s chunks) through decode tasks and model actors into ``finish`` actors (CPU;
+    built with ``finish_kwargs``), yielding what ``finish`` returns per batch as it arrives, in no
+    fixed order. Each item carries ``position`` (the chunk's index); after the model stage it holds
+    ``batch``, ``kept``, ``frames``, ``skipped`` ([(sample, reason)]), ``replies`` (pickled) and ``busy_s``."""
+    ray = start(settings)
+    items = [{"batch": pickle.dumps(chunk), "position": i} for i, chunk in enumerate(chunks)]
+    pipeline = (
+        ray.data.from_items(items, override_num_blocks=len(items))
+        .map(_decode, fn_kwargs={"sampling": sampling, "cache_dir": str(cache_dir) if cache_dir else None,
+                                 "max_bytes": max_bytes}, num_cpus=_DECODE_CPUS)
+        .map(_Model, fn_constructor_kwargs={"model": model, "params": params},
+             concurrency=settings.model_actors, num_gpus=settings.gpus_per_actor or None, num_cpus=_MODEL_CPUS)
+        .map(finish, fn_constructor_kwargs=finish_kwargs, concurrency=settings.verify_actors, num_cpus=_VERIFY_CPUS)
+    )
+    return pipeline.iter_rows()
 
 
 def merge_shard(ledger: Ledger, shard: Path, settings_id: int) -> int:
@@ -127,13 +163,12 @@ def write_shard(shard_dir: Path, rows: list[GenerationRow], skipped: list[tuple[
 
 
 # ---------------------------------------------------------------------- the pipeline's stages
-def _decode(item: dict, sampling, cache_dir: str, max_bytes: int) -> dict:
+def _decode(item: dict, sampling, cache_dir: str | None, max_bytes: int) -> dict:
     from videostar.engine.work import decode_batch
 
     kept, frames, skips = decode_batch(pickle.loads(item["batch"]), sampling, ClipFrames(cache_dir, max_bytes))
-    skipped = [(s.id, s.video, err.reason) for samples, err in skips for s in samples]
-    return {"batch": item["batch"], "kept": pickle.dumps(kept), "frames": pickle.dumps(frames),
-            "skipped": pickle.dumps(skipped)}
+    skipped = [(s, err.reason) for samples, err in skips for s in samples]
+    return {**item, "kept": pickle.dumps(kept), "frames": pickle.dumps(frames), "skipped": pickle.dumps(skipped)}
 
 
 class _Model:
@@ -164,6 +199,15 @@ class _VerifyAndWrite:
         batch, kept = pickle.loads(item["batch"]), pickle.loads(item["kept"])
         rows = verified_rows(self.step, kept, pickle.loads(item["frames"]), pickle.loads(item["replies"]),
                              self.verifier)
-        shard = write_shard(self.shard_dir, rows, pickle.loads(item["skipped"]), "|".join(w.key for w in batch))
+        skipped = [(s.id, s.video, reason) for s, reason in pickle.loads(item["skipped"])]
+        shard = write_shard(self.shard_dir, rows, skipped, "|".join(w.key for w in batch))
         return {"shard": str(shard), "done": len(batch), "kept": sum(r.passed for r in rows),
                 "failed": sum(not r.passed for r in rows), "busy_s": item["busy_s"]}
+
+
+class _Replies:
+    """The last stage for ``ask``: the replies as they are (the driver parses and stores them)."""
+
+    def __call__(self, item: dict) -> dict:
+        return {"position": item["position"], "kept": item["kept"], "replies": item["replies"],
+                "skipped": item["skipped"], "done": len(pickle.loads(item["batch"]))}

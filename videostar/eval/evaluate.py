@@ -17,19 +17,22 @@ itself is worth; the majority answer's rate is the floor a blind model reaches.
 
 from __future__ import annotations
 
+import pickle
 import zlib
 from collections import Counter, defaultdict
 
 import numpy as np
 
+from videostar.config import RayConfig
 from videostar.data.manifest import Sample
 from videostar.engine.step import replies, verdicts
-from videostar.engine.work import Clip, ClipFrames, Work, batches
+from videostar.engine.work import Clip, ClipFrames, Work, batches, plan
+from videostar.models import ModelConfig
 from videostar.models.backend import Backend, SamplingParams
 from videostar.prompts import Prompts, gold_answer
 from videostar.star.questions import template_questions
 from videostar.star.trainset import answer_pool, mc_item
-from videostar.verify.verifier import Verifier, VerifyItem
+from videostar.verify.verifier import Verifier, VerifierConfig, VerifyItem
 from videostar.video.sampling import FrameSampling
 
 def majority_rates(samples: list[Sample]) -> dict[str, float]:
@@ -80,20 +83,38 @@ def _scores(modes_: dict[str, list[bool]], mode: str) -> dict[str, float]:
     return row
 
 
-def evaluate(backend: Backend, samples: list[Sample], frames: FrameSampling, verifier: Verifier | None = None,
+def evaluate(backend: Backend | ModelConfig, samples: list[Sample], frames: FrameSampling, verifier: Verifier | None = None,
              cache_dir=None, max_new_tokens: int = 64, batch_size: int = 32, modes=("open", "mc"),
-             seed: int = 0, examples: int = 3, prompts: Prompts | None = None, swapped: bool = True) -> dict:
+             seed: int = 0, examples: int = 3, prompts: Prompts | None = None, swapped: bool = True,
+             ray: RayConfig | None = None) -> dict:
     """{"tasks": {task: {"n", "majority", "open", "mc"}}, "open": mean, "mc": mean, "majority": mean,
     "examples": [...], "skipped": [{"sample", "video", "reason"}]} (accuracies in %). With ``swapped``
     each task also has "open_swapped", "open_grounded", "mc_swapped", "mc_grounded" (and their means):
     the same prompts about a deranged clip (``swapped_clips``). Clips that cannot be decoded are left
-    out of the accuracies and listed under "skipped"."""
+    out of the accuracies and listed under "skipped". With ``ray`` the jobs run through the Ray Data
+    runner's stages and ``backend`` is the ModelConfig each model actor loads (the driver loads none);
+    the result is the same as in this process."""
     verifier = verifier or Verifier()
-    prompts = prompts or Prompts()
     params = SamplingParams(temperature=0.0, max_new_tokens=max_new_tokens, seed=seed)
-    pool = answer_pool(samples)
     others = swapped_clips(samples, seed) if swapped else {}
-    jobs = []  # (mode, work, the correct option as a ChoiceLabel for mc); a work item's index is its job's position
+    jobs = _jobs(samples, others, prompts or Prompts(), modes, seed)
+    kinds, work = [(mode, choice) for mode, _, choice in jobs], [work for _, work, _ in jobs]
+    if ray is not None:
+        skips, scored = _on_ray(work, kinds, frames, backend, params, verifier, cache_dir, batch_size, ray)
+    else:
+        skips, scored = [], []
+        on_skip = lambda clip_samples, err: skips.extend((s, err.reason) for s in clip_samples)
+        for batch, decoded in batches(work, frames, ClipFrames(cache_dir), batch_size, on_skip):
+            texts = [reply.text for reply in replies(batch, decoded, backend, params)]
+            scored.append((batch, texts, score(batch, decoded, texts, kinds, verifier)))
+    return _summary(samples, others, kinds, skips, scored, modes, examples)
+
+
+def _jobs(samples: list[Sample], others: dict[str, Sample], prompts: Prompts, modes, seed: int) -> list[tuple]:
+    """(mode, work, the correct option as a ChoiceLabel for mc) per prompt, real and swapped; a work
+    item's index is its job's position."""
+    pool = answer_pool(samples)
+    jobs = []
 
     def ask(mode: str, sample: Sample, prompt: str, choice=None) -> None:
         jobs.append((mode, Work(sample, prompt, index=len(jobs)), choice))
@@ -108,28 +129,67 @@ def evaluate(backend: Backend, samples: list[Sample], frames: FrameSampling, ver
                        min_options=2) if "mc" in modes else None
         if item is not None:
             ask("mc", sample, *item)
+    return jobs
+
+
+def score(batch: list[Work], frames: list, texts: list[str], kinds: list[tuple], verifier: Verifier) -> list[tuple[bool, str]]:
+    """(passed, why) per reply: open answers by the label verifiers, multiple choice by the choice
+    rule (``kinds[work.index]``: the job's mode and correct option)."""
+    out: list = [None] * len(batch)
+    opens = [i for i, work in enumerate(batch) if kinds[work.index][0].startswith("open")]
+    checked = verdicts([batch[i] for i in opens], [frames[i] for i in opens], [texts[i] for i in opens], verifier)
+    for i, verdict in zip(opens, checked):
+        out[i] = (verdict.passed, "; ".join(v.reason for v in verdict.labels if v.reason))
+    mcs = [i for i, work in enumerate(batch) if kinds[work.index][0].startswith("mc")]
+    for i, verdict in zip(mcs, verifier.verify_many(VerifyItem([kinds[batch[i].index][1]], texts[i]) for i in mcs)):
+        out[i] = (verdict.passed, "")
+    return out
+
+
+def _on_ray(work, kinds, frames, model: ModelConfig, params, verifier: Verifier, cache_dir, batch_size: int,
+            settings: RayConfig) -> tuple[list, list]:
+    """``evaluate``'s skips and scored batches from the Ray Data runner's decode tasks and model
+    actors, scored in ``_Score`` actors (each builds its verifier from ``verifier.config``); put back
+    in plan order, so examples and skips come out as in this process."""
+    from videostar.engine.ray_runner import stream
+
+    outs = sorted(stream(plan(work, frames, batch_size), frames, model, params, settings, _Score,
+                         {"kinds": kinds, "verifier": verifier.config}, cache_dir=cache_dir),
+                  key=lambda out: out["position"])
+    skips = [skip for out in outs for skip in pickle.loads(out["skipped"])]
+    return skips, [pickle.loads(out["scored"]) for out in outs]
+
+
+class _Score:
+    """The Ray pipeline's last stage for evaluation: replies scored on CPU, nothing written."""
+
+    def __init__(self, kinds: list[tuple], verifier: VerifierConfig):
+        from videostar.engine.engine import make_verifier
+
+        self.kinds, self.verifier = kinds, make_verifier(verifier)
+
+    def __call__(self, item: dict) -> dict:
+        batch = pickle.loads(item["kept"])
+        texts = [reply.text for reply in pickle.loads(item["replies"])]
+        scored = (batch, texts, score(batch, pickle.loads(item["frames"]), texts, self.kinds, self.verifier))
+        return {"position": item["position"], "skipped": item["skipped"], "scored": pickle.dumps(scored)}
+
+
+def _summary(samples, others, kinds, skips, scored, modes, examples: int) -> dict:
+    """The result dict from the skipped clips' samples [(sample, reason)] and the scored batches
+    [(batch, texts, [(passed, why)])], both in plan order."""
     correct: dict[str, dict[str, list[bool]]] = defaultdict(lambda: defaultdict(list))
-    shown, skipped = [], {}
-
-    def skip(clip_samples, err) -> None:  # a swapped sample's clip is another sample's own: listed there
-        skipped.update({s.id: {"sample": s.id, "video": s.video, "reason": err.reason}
-                        for s in clip_samples if s is not others.get(s.id)})
-
-    for batch, decoded in batches([work for _, work, _ in jobs], frames, ClipFrames(cache_dir), batch_size, skip):
-        texts = [reply.text for reply in replies(batch, decoded, backend, params)]
-        opens = [i for i, work in enumerate(batch) if jobs[work.index][0].startswith("open")]
-        checked = verdicts([batch[i] for i in opens], [decoded[i] for i in opens], [texts[i] for i in opens], verifier)
-        for i, verdict in zip(opens, checked):
-            sample, mode = batch[i].sample, jobs[batch[i].index][0]
-            correct[sample.task][mode].append(verdict.passed)
-            if mode == "open" and len(shown) < examples * 2 and sum(e["passed"] == verdict.passed for e in shown) < examples:
-                shown.append({"task": sample.task, "question": batch[i].prompt, "answer": texts[i],
-                              "label": gold_answer(sample.labels), "passed": verdict.passed,
-                              "why": "; ".join(v.reason for v in verdict.labels if v.reason)})
-        mcs = [(work, text) for work, text in zip(batch, texts) if jobs[work.index][0].startswith("mc")]
-        picked = verifier.verify_many(VerifyItem([jobs[work.index][2]], text) for work, text in mcs)
-        for (work, _), verdict in zip(mcs, picked):
-            correct[work.sample.task][jobs[work.index][0]].append(verdict.passed)
+    shown = []
+    # a swapped sample's clip is another sample's own: listed there (compared by value: Ray sends copies)
+    skipped = {s.id: {"sample": s.id, "video": s.video, "reason": reason}
+               for s, reason in skips if s != others.get(s.id)}
+    for batch, texts, outcomes in scored:
+        for work, text, (passed, why) in zip(batch, texts, outcomes):
+            mode = kinds[work.index][0]
+            correct[work.sample.task][mode].append(passed)
+            if mode == "open" and len(shown) < examples * 2 and sum(e["passed"] == passed for e in shown) < examples:
+                shown.append({"task": work.sample.task, "question": work.prompt, "answer": text,
+                              "label": gold_answer(work.sample.labels), "passed": passed, "why": why})
     floors = majority_rates(samples)
     tasks = {task: {"n": len(modes_["open"] or modes_["mc"]), "majority": floors[task],
                     **{k: v for mode in modes for k, v in _scores(modes_, mode).items()}}
