@@ -11,7 +11,10 @@ instruction mix, the learning-rate schedule.
     python benchmarks/toy_recipe_probe.py train WORK NAME [--device cuda]     # one probe of PROBES
     python benchmarks/toy_recipe_probe.py collect WORK OUT.json
 
-Results of the issue-17 session: benchmarks/results/toy_recipe_probe.json.
+The issue-17 session ran (2 CPU cores shared with other jobs, so each probe was stopped by --minutes):
+    python benchmarks/toy_recipe_probe.py prepare /tmp/p17/work --videos 1500 --held-out 80
+    python benchmarks/toy_recipe_probe.py train /tmp/p17/work NAME --steps 400 --minutes 20   # NAME: baseline, kv4_short_cos
+    python benchmarks/toy_recipe_probe.py collect /tmp/p17/work benchmarks/results/toy_recipe_probe.json
 """
 
 from __future__ import annotations
@@ -149,17 +152,15 @@ def train(work: Path, name: str, device: str, steps: int | None = None, deadline
 
 
 def _vision_norm(model, processor, videos) -> float:
+    """Mean norm of the vision tower's output tokens (the committed base: ~434; text embeddings ~0.4)."""
+    import torch
+
     batch = processor.video_processor(videos=videos, return_tensors="pt")
     feats = model.model.get_video_features(pixel_values_videos=batch["pixel_values_videos"].to(model.device),
                                            video_grid_thw=batch["video_grid_thw"].to(model.device))
     feats = getattr(feats, "pooler_output", feats)
-    return round(float(torch_cat(feats).norm(dim=-1).mean()), 2)
-
-
-def torch_cat(feats):
-    import torch
-
-    return torch.cat(list(feats)) if isinstance(feats, (list, tuple)) else feats
+    feats = torch.cat(list(feats)) if isinstance(feats, (list, tuple)) else feats
+    return round(float(feats.norm(dim=-1).mean()), 2)
 
 
 def collect(work: Path, out: Path) -> None:
