@@ -14,6 +14,7 @@ instruction mix, the learning-rate schedule.
 The issue-17 session ran (2 CPU cores shared with other jobs, so each probe was stopped by --minutes):
     python benchmarks/toy_recipe_probe.py prepare /tmp/p17/work --videos 1500 --held-out 80
     python benchmarks/toy_recipe_probe.py train /tmp/p17/work NAME --steps 400 --minutes 20   # NAME: baseline, kv4_short_cos
+    python benchmarks/toy_recipe_probe.py train /tmp/p17/work NAME --steps 400 --minutes 10   # short_first, kv4 (stopped early)
     python benchmarks/toy_recipe_probe.py collect /tmp/p17/work benchmarks/results/toy_recipe_probe.json
 """
 
