@@ -46,6 +46,7 @@ class TinyModelSpec(BaseModel):
     hidden_size: int = 64
     layers: int = 2
     heads: int = 2
+    kv_heads: int = 1  # key/value heads of the language model (grouped-query attention); divides heads
     vision_depth: int = 2
     vision_embed: int = 32
     patch_size: int = 8
@@ -89,7 +90,7 @@ def _ids(tokenizer, tokens: list[str]) -> dict[str, int]:
 def _qwen_text(spec: TinyModelSpec, token_ids: dict[str, int], vocab: int, **extra) -> dict:
     head_dim = spec.hidden_size // spec.heads
     return dict(vocab_size=vocab, hidden_size=spec.hidden_size, intermediate_size=2 * spec.hidden_size,
-                num_hidden_layers=spec.layers, num_attention_heads=spec.heads, num_key_value_heads=1,
+                num_hidden_layers=spec.layers, num_attention_heads=spec.heads, num_key_value_heads=spec.kv_heads,
                 max_position_embeddings=8192,
                 rope_parameters={"rope_type": "default", "rope_theta": 10000.0, "mrope_section": _mrope(head_dim)},
                 bos_token_id=token_ids["<|endoftext|>"], eos_token_id=token_ids["<|im_end|>"],
