@@ -19,6 +19,11 @@ from typing import IO, Any, Iterator
 from videostar.errors import OutputError
 
 
+def _output_error(path: Path, err: OSError) -> OutputError:
+    """``err`` as the error that names the final path (an ``OutputError`` from inside stays as it is)."""
+    return err if isinstance(err, OutputError) else OutputError(f"{path}: cannot write: {_describe(err)}")
+
+
 def _describe(err: OSError) -> str:
     if err.errno == errno.ENOSPC:
         return "no space left on the device"
@@ -44,9 +49,7 @@ def atomic_open(path: str | Path, mode: str = "w", encoding: str | None = "utf-8
         os.replace(tmp_name, path)
         tmp_name = None
     except OSError as err:
-        if isinstance(err, OutputError):
-            raise
-        raise OutputError(f"{path}: cannot write: {_describe(err)}") from err
+        raise _output_error(path, err) from err
     finally:
         if tmp_name is not None:
             with contextlib.suppress(OSError):
@@ -76,9 +79,7 @@ def atomic_dir(path: str | Path) -> Iterator[Path]:
         if old is not None:
             shutil.rmtree(old, ignore_errors=True)
     except OSError as err:
-        if isinstance(err, OutputError):
-            raise
-        raise OutputError(f"{path}: cannot write: {_describe(err)}") from err
+        raise _output_error(path, err) from err
     finally:
         if tmp is not None:
             shutil.rmtree(tmp, ignore_errors=True)
