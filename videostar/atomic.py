@@ -19,11 +19,6 @@ from typing import IO, Any, Iterator
 from videostar.errors import OutputError
 
 
-def _output_error(path: Path, err: OSError) -> OutputError:
-    """``err`` as the error that names the final path (an ``OutputError`` from inside stays as it is)."""
-    return err if isinstance(err, OutputError) else OutputError(f"{path}: cannot write: {_describe(err)}")
-
-
 def _describe(err: OSError) -> str:
     if err.errno == errno.ENOSPC:
         return "no space left on the device"
@@ -48,8 +43,10 @@ def atomic_open(path: str | Path, mode: str = "w", encoding: str | None = "utf-8
             os.fsync(handle.fileno())
         os.replace(tmp_name, path)
         tmp_name = None
+    except OutputError:
+        raise
     except OSError as err:
-        raise _output_error(path, err) from err
+        raise OutputError(f"{path}: cannot write: {_describe(err)}") from err
     finally:
         if tmp_name is not None:
             with contextlib.suppress(OSError):
@@ -78,8 +75,10 @@ def atomic_dir(path: str | Path) -> Iterator[Path]:
         tmp = None
         if old is not None:
             shutil.rmtree(old, ignore_errors=True)
+    except OutputError:
+        raise
     except OSError as err:
-        raise _output_error(path, err) from err
+        raise OutputError(f"{path}: cannot write: {_describe(err)}") from err
     finally:
         if tmp is not None:
             shutil.rmtree(tmp, ignore_errors=True)
