@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 from typing import Optional
 
@@ -39,9 +40,10 @@ app.add_typer(data_app, name="data")
 app.add_typer(toy_app, name="toy")
 app.add_typer(models_app, name="models")
 
-# soft_wrap: problem lines carry file paths that must stay whole (and greppable).
-console = Console(soft_wrap=True)
-err_console = Console(stderr=True, soft_wrap=True)
+# soft_wrap: problem lines carry file paths that must stay whole (and greppable). Output that goes to a
+# file or a pipe (CI logs, nohup) gets room for the wide result tables instead of rich's 80 columns.
+console = Console(soft_wrap=True, width=None if sys.stdout.isatty() else 200)
+err_console = Console(stderr=True, soft_wrap=True, width=None if sys.stderr.isatty() else 200)
 
 
 @app.callback()
