@@ -74,3 +74,20 @@ def test_concurrent_writers_and_readers_never_see_a_partial_entry(tmp_path, gray
         results = pool.map(_worker, [(str(tmp_path / "cache"), str(gray_video), 10)] * 4)
     assert all(r == [2, 6, 10, 14] for worker in results for r in worker)
     assert not list((tmp_path / "cache").glob("*.tmp"))
+
+
+def test_a_frame_folder_under_two_frame_rates_is_two_cache_entries(tmp_path):
+    """The same second of a frame folder is images 0-4 at 5 fps and images 0-9 at 10 fps: a cache
+    keyed without the fps would serve the first clip's frames for the second."""
+    from PIL import Image
+
+    folder = tmp_path / "frames"
+    folder.mkdir()
+    for i, img in enumerate(gray_frames(10)):
+        Image.fromarray(img).save(folder / f"{i:05d}.png")
+    cache = FrameCache(tmp_path / "cache")
+    spec = FrameSampling(num_frames=5)
+    at_5 = cache.load(folder, spec, segment=(0.0, 1.0), fps=5)
+    at_10 = cache.load(folder, spec, segment=(0.0, 1.0), fps=10)
+    assert [frame_index(f) for f in at_5.array] == [0, 1, 2, 3, 4]
+    assert [frame_index(f) for f in at_10.array] == [1, 3, 5, 7, 9]

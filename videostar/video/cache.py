@@ -28,10 +28,14 @@ class FrameCache:
         self.root.mkdir(parents=True, exist_ok=True)
         self.max_bytes = max_bytes
 
-    def key(self, path: str | Path, sampling: FrameSampling, segment: tuple[float, float] | None = None) -> str:
+    def key(self, path: str | Path, sampling: FrameSampling, segment: tuple[float, float] | None = None,
+            fps: float | None = None) -> str:
+        """Everything that changes the frames (as ``engine.work.Clip``): a frame folder's ``fps`` decides
+        which of its images are the sampled times."""
         stat = check_readable(path)  # a missing file or a symlink loop is a VideoDecodeError, not a crash
         path = Path(path).resolve()
-        parts = [str(path), str(stat.st_size), str(stat.st_mtime_ns), sampling.key(), json.dumps(segment)]
+        parts = [str(path), str(stat.st_size), str(stat.st_mtime_ns), sampling.key(), json.dumps(segment),
+                 json.dumps(fps)]
         return hashlib.sha256("\0".join(parts).encode()).hexdigest()
 
     def get(self, key: str) -> Frames | None:
@@ -62,7 +66,7 @@ class FrameCache:
         fps: float | None = None,
     ) -> Frames:
         """Cached frames for this video and spec, decoding (and caching) on a miss."""
-        key = self.key(path, sampling, segment)
+        key = self.key(path, sampling, segment, fps)
         frames = self.get(key)
         if frames is None:
             frames = decode(path, sampling, segment=segment, fps=fps)
