@@ -11,6 +11,9 @@ instruction mix, the learning-rate schedule.
     python benchmarks/toy_recipe_probe.py train WORK NAME [--device cuda]     # one probe of PROBES
     python benchmarks/toy_recipe_probe.py collect WORK OUT.json
 
+The results in benchmarks/results/toy_recipe_probe.json were measured at commit 09044c1, when the
+instructions still held "copy practice" (rationalizing arbitrary toy phrases; the mixes other than
+"all" dropped it); pretrain.py now uses the kv4_short_cos recipe and has no copy practice.
 The issue-17 session ran (2 CPU cores shared with other jobs, so each probe was stopped by --minutes):
     python benchmarks/toy_recipe_probe.py prepare /tmp/p17/work --videos 1500 --held-out 80
     python benchmarks/toy_recipe_probe.py train /tmp/p17/work NAME --steps 400 --minutes 20   # NAME: baseline, kv4_short_cos
@@ -33,7 +36,7 @@ HELD_OUT_VIDEOS = 120
 BASE = dict(steps=2400, lr=2e-3, weight_decay=0.0, kv_heads=1, vision_lr=1.0, mix="all", schedule="constant",
             warmup=0, batch=32)
 PROBES = {
-    "baseline": {},  # the committed base's recipe (pretrain.py before this probe)
+    "baseline": {},  # the recipe of the base before this probe (pretrain.py at 09044c1)
     "short_first": dict(mix="short_first"),
     "kv4": dict(kv_heads=4),
     "wd0.1": dict(weight_decay=0.1),
@@ -73,13 +76,10 @@ def _schedule(s: dict):
 
 
 def _rows_for(step: int, s: dict, rows: list[dict]) -> list[dict]:
-    """The instruction pool at ``step``: all; without copy practice; or short answers first (40%)."""
-    if s["mix"] == "all":
-        return rows
-    kept = [r for r in rows if r["task"] != "copy"]
+    """The instruction pool at ``step``: all, or short answers only for the first 40% of steps."""
     if s["mix"] == "short_first" and step < 0.4 * s["steps"]:
-        return [r for r in kept if r["form"] in SHORT_FORMS]
-    return kept
+        return [r for r in rows if r["form"] in SHORT_FORMS]
+    return rows
 
 
 def train(work: Path, name: str, device: str, steps: int | None = None, deadline: float = 0) -> dict:
