@@ -8,7 +8,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 DEMO_DIR ?= runs/demo
 
-.PHONY: demo test test-fast install clean
+.PHONY: demo demo-ablations test test-fast install clean
 
 install: $(STAMP)
 
@@ -29,6 +29,10 @@ test-fast: $(STAMP)
 
 demo: $(STAMP)
 	$(BIN)/videostar demo --run-dir $(DEMO_DIR)
+
+# The paper's ablations over two seeds (about an hour on 2 CPU cores): see README, "Ablations".
+demo-ablations: $(STAMP)
+	$(BIN)/videostar demo --run-dir $(DEMO_DIR)-ablations --ablations --repeats 2
 
 clean:
 	rm -rf $(VENV) runs .pytest_cache

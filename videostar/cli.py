@@ -432,15 +432,20 @@ def demo_cmd(
     eval_videos: Optional[int] = typer.Option(None, help="Held-out toy videos (80)."),
     cycles: Optional[int] = typer.Option(None, help="Video-STaR cycles (3)."),
     train_steps: Optional[int] = typer.Option(None, help="SFT steps per cycle; the baseline gets the same (150)."),
-    forms: Optional[str] = typer.Option(None, help="Training forms of kept samples: cot, direct, mc (default cot)."),
+    forms: Optional[str] = typer.Option(None, help="Training forms of kept samples: cot, direct, mc (default cot,mc)."),
+    ablations: Optional[bool] = typer.Option(None, "--ablations", help="Also run the paper's ablations: no "
+                                             "rationalization, no verification, direct supervision, GRPO."),
+    repeats: Optional[int] = typer.Option(None, help="Repeat training with this many seeds (1); tables show the "
+                                                     "mean and the spread."),
 ) -> None:
-    """The whole demo: base vs Video-STaR cycles vs the naive baseline, on CPU, offline."""
+    """The whole demo: base vs Video-STaR cycles vs the naive baseline (and the ablations), on CPU, offline."""
     from videostar.demo import Demo, DemoConfig
     from videostar.report import headline, write_report
 
     settings = _settings(DemoConfig, config, {
         "run_dir": run_dir, "train_videos": train_videos, "eval_videos": eval_videos, "cycles": cycles,
-        "train_steps": train_steps, "forms": [f.strip() for f in forms.split(",") if f.strip()] if forms else None},
+        "train_steps": train_steps, "forms": [f.strip() for f in forms.split(",") if f.strip()] if forms else None,
+        "ablations": ablations, "repeats": repeats},
         overrides)
     with _progress() as progress:
         try:

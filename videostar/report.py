@@ -34,23 +34,33 @@ def _table(headers: list[str], rows: list[list]) -> str:
 
 
 def stages(results: dict) -> list[tuple[str, dict]]:
-    """(stage, summary) in the demo's order: base, baseline, then each cycle."""
-    return [("base", results["base"]), ("baseline", results["baseline"])] + [
-        (f"cycle_{k + 1}", cycle) for k, cycle in enumerate(results["cycles"])]
+    """(stage, summary) in the demo's order: base, baseline, each cycle, then each ablation."""
+    return ([("base", results["base"]), ("baseline", results["baseline"])]
+            + [(f"cycle_{k + 1}", cycle) for k, cycle in enumerate(results["cycles"])]
+            + list(results.get("ablations", {}).items()))
 
 
 def headline(results: dict) -> tuple[list[str], list[list[str]]]:
     """The demo's table (headers, rows): per stage and task group, accuracy with the real video, with
     swapped videos and their difference (grounded), open answers and multiple choice, then the
-    majority-answer floor. The CLI prints it and the report shows it."""
+    majority-answer floor; over several seeds, the mean ± half the range. The CLI prints it and the
+    report shows it."""
     parts = [("open", "open"), ("open_swapped", "swapped"), ("open_grounded", "grounded"),
              ("mc", "MC"), ("mc_swapped", "MC swapped"), ("mc_grounded", "MC grounded")]
     headers = ["model"] + [f"{group} {name}" for group in ("adapted", "general") for _, name in parts]
-    cell = lambda value: "-" if value is None else f"{value:.1f}"
-    rows = [[stage] + [cell(summary[group].get(key)) for group in ("adapted", "general") for key, _ in parts]
+    several = len(results.get("seeds", [])) > 1
+
+    def cell(summary: dict, group: str, key: str) -> str:
+        value = summary[group].get(key)
+        if value is None:
+            return "-"
+        spread = summary.get("spread", {}).get(group, {}).get(key)
+        return f"{value:.1f} ±{spread:.1f}" if several and spread is not None else f"{value:.1f}"
+
+    rows = [[stage] + [cell(summary, group, key) for group in ("adapted", "general") for key, _ in parts]
             for stage, summary in stages(results)]
     floor = results["base"]
-    rows.append(["majority answer (no video)"] + [cell(floor[group].get("majority")) if key in ("open", "mc") else "-"
+    rows.append(["majority answer (no video)"] + [cell(floor, group, "majority") if key in ("open", "mc") else "-"
                                                   for group in ("adapted", "general") for key, _ in parts])
     return headers, rows
 
@@ -67,6 +77,7 @@ def accuracy_section(results: dict, out: Path, plt) -> str:
         ax.plot(names, [summary[group].get("open", 0.0) for _, summary in stages(results)], style, alpha=0.35,
                 label=f"{group} tasks, real video")
     ax.set_ylabel("held-out accuracy (%)")
+    ax.tick_params(axis="x", labelrotation=30, labelsize=7)
     ax.set_ylim(-10, 100)
     ax.legend(fontsize=7)
     image = _png(fig, out / "accuracy.png")
@@ -133,7 +144,7 @@ def write_report(run_dir: str | Path) -> Path:
     results_file = run_dir / "results.json"
     if results_file.exists():
         parts.append(accuracy_section(json.loads(results_file.read_text()), run_dir, plt))
-    summaries = sorted(run_dir.rglob("star_summary.json"))
+    summaries = sorted(run_dir.rglob("star_summary.json"), key=lambda p: (p.parent.name != "star", str(p)))
     if summaries:
         parts.append(yield_section(json.loads(summaries[0].read_text()), run_dir, plt))
     elif (run_dir / "yield.json").exists():
@@ -144,7 +155,7 @@ def write_report(run_dir: str | Path) -> Path:
 
         parts.append(grpo_section(run_dir, plt))
     examples = []
-    for eval_file in sorted((run_dir / "eval").glob("cycle_*.json"))[-1:]:
+    for eval_file in sorted(run_dir.rglob("eval/cycle_*.json"))[-1:]:
         examples += json.loads(eval_file.read_text()).get("examples", [])
     ledgers = sorted(p.parent for p in run_dir.rglob("ledger.sqlite"))
     if ledgers:

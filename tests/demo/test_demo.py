@@ -6,7 +6,7 @@ from typer.testing import CliRunner
 
 from videostar.cli import app
 from videostar.data.manifest import load_manifest
-from videostar.demo import Demo, DemoConfig
+from videostar.demo import Demo, DemoConfig, summarize
 from videostar.eval.evaluate import evaluate
 from videostar.models.backend import Generation as Reply
 from videostar.toyworld.dataset import make_toy_dataset
@@ -74,27 +74,72 @@ def test_evaluate_scores_an_oracle_at_100(tmp_path):
 
 
 @pytest.mark.slow
-def test_shortened_demo_end_to_end_writes_sane_results_and_report(tmp_path, tiny_model):
+def test_shortened_demo_with_ablations_and_two_seeds_writes_sane_results_and_report(tmp_path, tiny_model):
+    from videostar.demo import ABLATIONS, _demo_grpo
+
+    grpo = _demo_grpo().model_copy(update={"group_size": 2, "batch_size": 2, "max_completion_length": 8})
     config = DemoConfig(run_dir=tmp_path / "demo", base_model=tiny_model, train_videos=4, eval_videos=3, cycles=2,
-                        train_steps=2, batch_size=8, max_new_tokens=8)
+                        train_steps=2, batch_size=8, max_new_tokens=8, ablations=True, repeats=2, grpo=grpo)
     results = Demo(config, say=lambda message: None).run()
     saved = json.loads((tmp_path / "demo" / "results.json").read_text())
-    assert saved["base"] == results["base"] and len(saved["cycles"]) == 2
-    for summary in [saved["base"], saved["baseline"], *saved["cycles"]]:
+    assert saved["base"] == results["base"] and len(saved["cycles"]) == 2 and saved["seeds"] == [0, 1]
+    assert list(saved["ablations"]) == list(ABLATIONS)
+    for summary in [saved["base"], saved["baseline"], *saved["cycles"], *saved["ablations"].values()]:
         for group in ("adapted", "general"):
             row = summary[group]
             assert 0.0 <= row["open"] <= 100.0 and 0.0 <= row["open_swapped"] <= 100.0
             assert row["open_grounded"] == pytest.approx(row["open"] - row["open_swapped"], abs=0.02)
             assert 0.0 <= row["majority"] <= 100.0
-    assert set(saved["tasks"]) == {"base", "baseline", "cycle_1", "cycle_2"}
+    for seed in (0, 1):  # every model of both seeds was evaluated, each in its own place
+        names = {p.stem for p in (tmp_path / "demo" / f"seed{seed}" / "eval").glob("*.json")}
+        assert names == {"cycle_1", "cycle_2", "baseline", "no_rationalization_cycle_2", "no_verification_cycle_2",
+                         "direct_supervision", "grpo"}
+    cycle = [json.loads((tmp_path / "demo" / f"seed{s}" / "eval" / "cycle_2.json").read_text()) for s in (0, 1)]
+    values = [summarize(c)["adapted"]["open"] for c in cycle]
+    assert saved["cycles"][1]["adapted"]["open"] == pytest.approx(sum(values) / 2, abs=0.01)
+    assert saved["cycles"][1]["spread"]["adapted"]["open"] == pytest.approx(abs(values[0] - values[1]) / 2, abs=0.01)
+    # no verification kept every answer; Video-STaR kept only verified ones (or rationalizations)
+    plain = (tmp_path / "demo" / "seed0" / "no_verification" / "cycle_0" / "train.jsonl").read_text().splitlines()
+    assert len(plain) >= len((tmp_path / "demo" / "seed0" / "no_rationalization" / "cycle_0" / "train.jsonl")
+                             .read_text().splitlines())
+    assert set(saved["tasks"]) == {"base", "baseline", "cycle_1", "cycle_2", *ABLATIONS}
     assert set(saved["tasks"]["base"]) == set(GENERAL_TASKS + ADAPTED_TASKS)
     assert all({"open", "open_swapped", "open_grounded", "majority"} <= set(row) for row in saved["tasks"]["base"].values())
     report = CliRunner().invoke(app, ["report", str(tmp_path / "demo")])
     assert report.exit_code == 0, report.output
     page = (tmp_path / "demo" / "report.html").read_text()
     assert "Held-out accuracy: real video, swapped video, grounded" in page and "Yield per cycle" in page and "Example generations" in page
+    assert "<td>no verification</td>" in page and "<td>grpo</td>" in page and " ±" in page
     assert page.count("data:image/png;base64,") == 2
     assert (tmp_path / "demo" / "accuracy.png").stat().st_size > 1000
+
+
+def test_direct_supervision_rows_are_gold_answers_in_the_evaluated_forms(tmp_path):
+    config = DemoConfig(run_dir=tmp_path, train_videos=12)
+    make_toy_dataset(tmp_path / "data" / "train", 12, seed=1, labeler="demo")
+    demo = Demo(config)
+    answers = {}  # video -> the gold answers of its samples
+    for sample in load_manifest(demo.train):
+        answers.setdefault(sample.video, set()).add(sample.labels[0].render())
+    direct, gold = demo._gold_rows(0, direct_only=True), demo._gold_rows(0, direct_only=False)
+    assert direct and all(r["response"] in answers[r["video"]] for r in direct)
+    opened = [r for r in gold if "Options:" not in r["prompt"]]
+    chosen = [r for r in gold if "Options:" in r["prompt"]]
+    # one open answer per template question, plus multiple choice (4 options, as Video-STaR trains it)
+    assert len(opened) == len(direct) and {r["video"] for r in chosen} == set(answers)
+    assert all(r["response"].startswith("Final answer: ") for r in opened)
+    for r in chosen:  # the letter picks the option that holds a gold answer of that video
+        letter = r["response"][1]
+        option = next(line for line in r["prompt"].splitlines() if line.startswith(f"({letter}) "))[4:]
+        assert r["response"] == f"({letter}) {option}"
+        assert option in answers[r["video"]]
+
+
+def test_combined_runs_are_the_mean_with_half_the_range():
+    from videostar.demo import combine
+
+    runs = [{"adapted": {"open": 40.0, "mc": 10.0}}, {"adapted": {"open": 50.0, "mc": 10.0}}]
+    assert combine(runs) == {"adapted": {"open": 45.0, "mc": 10.0}, "spread": {"adapted": {"open": 5.0, "mc": 0.0}}}
 
 
 def test_headline_table_has_real_swapped_grounded_and_the_majority_floor(tmp_path):
@@ -111,6 +156,10 @@ def test_headline_table_has_real_swapped_grounded_and_the_majority_floor(tmp_pat
     assert rows[0] == ["base", "60.0", "35.0", "25.0", "70.0", "40.0", "30.0",
                        "90.0", "35.0", "55.0", "70.0", "40.0", "30.0"]
     assert [r[0] for r in rows] == ["base", "baseline", "cycle_1", "majority answer (no video)"]
+    two_seeds = {**results, "seeds": [0, 1], "ablations": {"grpo": {"adapted": row, "general": row,
+                                                                     "spread": {"adapted": {"open": 2.5}}}}}
+    _, rows2 = headline(two_seeds)
+    assert rows2[3][:3] == ["grpo", "60.0 ±2.5", "35.0"]  # the spread shown where there is one
     assert rows[-1][1:4] == ["33.0", "-", "-"]
     (tmp_path / "results.json").write_text(json.dumps(results))
     page = write_report(tmp_path).read_text()

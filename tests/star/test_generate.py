@@ -125,3 +125,17 @@ def test_generate_50_toy_videos_killed_midway_resumes_without_loss_or_duplicates
         assert result.exit_code == 0, result.output
         if (tmp_path / name).stat().st_size:
             load_dataset("json", data_files=str(tmp_path / name), split="train")
+
+
+def test_plain_self_training_keeps_every_first_answer_verified_or_not(tmp_path, toy_manifest):
+    config = _config(tmp_path, toy_manifest, steps=["answer"], samples_per_question=2)
+    with Ledger(config.run_dir) as ledger:
+        Generation(config, ScriptedBackend(), Verifier(), ledger).run()
+        verified = build_examples(ledger, ("cot",))
+        everything = build_examples(ledger, ("cot",), verified_only=False)
+        questions = {q.id for q in ledger.questions()}
+    lefts = {e.id for e in verified}
+    assert lefts and all(e.sample_id.endswith("motion_direction") for e in verified)  # only 'left' passes
+    assert {e.id.rsplit("/", 1)[0] for e in everything} == questions  # one row per question, failed ones too
+    assert len(everything) == len(questions) and lefts < {e.id for e in everything}
+    assert all(e.response == "It goes somewhere.\nFinal answer: left" and e.source == "answer" for e in everything)

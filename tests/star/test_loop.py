@@ -116,3 +116,10 @@ def test_star_with_rl_grpo_sharpens_each_cycles_model_and_generates_with_it(tmp_
 
     with RolloutLedger(tmp_path / "run" / "cycle_0" / "grpo") as rollouts:
         assert rollouts.count() == 4  # 1 step x 2 prompts x a group of 2, each recorded
+
+
+def test_keeping_every_answer_leaves_nothing_to_rationalize(tmp_path, toy_manifest, tiny_model):
+    with pytest.raises(ValueError, match="nothing is left to rationalize"):
+        _config(tmp_path, toy_manifest, tiny_model, keep="all")
+    generate = _config(tmp_path, toy_manifest, tiny_model).generate.model_copy(update={"steps": ["answer"]})
+    assert StarConfig(generate=generate, keep="all").keep == "all"

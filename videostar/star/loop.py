@@ -41,6 +41,9 @@ class StarConfig(BaseModel):
     train: TrainSettings = TrainSettings()
     cycles: int = Field(3, ge=1)
     restart_from_base: bool = True
+    keep: Literal["verified", "all"] = Field(
+        "verified", description="all: every generated answer is trained on, verified or not (plain self-training, "
+                                "the paper's no-verification ablation); needs generate.steps: [answer]")
     forms: list[Literal[FORMS]] = Field(default_factory=lambda: list(FORMS))
     stop_when_yield_stalls: bool = False
     min_yield_gain: float = Field(0.0, description="with stop_when_yield_stalls: the gain a cycle must beat")
@@ -48,6 +51,13 @@ class StarConfig(BaseModel):
     mix_ratio: float = Field(0.0, ge=0, description="mixed rows per kept row")
     rl: Literal["none", "grpo"] = Field("none", description="grpo: GRPO after each cycle's fine-tuning")
     grpo: GRPOSettings = GRPOSettings()
+
+    @model_validator(mode="after")
+    def _nothing_to_rationalize_when_all_is_kept(self) -> "StarConfig":
+        if self.keep == "all" and "rationalize" in self.generate.steps:
+            raise ValueError("keep: all trains on every answer, so no answer fails and nothing is left to "
+                             "rationalize; set generate.steps: [answer]")
+        return self
 
     @model_validator(mode="after")
     def _one_frame_sampling(self) -> "StarConfig":
@@ -87,7 +97,7 @@ class StarLoop:
         for j in range(k + 1):
             with Ledger(self.rounds.dir(j) / "generate") as ledger:
                 examples += build_examples(ledger, tuple(self.config.forms), self.config.generate.prompts,
-                                           seed=self.config.generate.seed)
+                                           seed=self.config.generate.seed, verified_only=self.config.keep == "verified")
         frames = self.config.generate.frames.model_dump(mode="json")
         rows = [trl_record(e, frames) for e in examples]
         if self.config.mix_data and self.config.mix_ratio > 0 and rows:

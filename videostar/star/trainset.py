@@ -76,8 +76,9 @@ def mc_item(sample: Sample, question: str, pool: dict[tuple, list[str]], rng: np
 
 
 def build_examples(ledger: Ledger, forms: tuple[str, ...] = FORMS, prompts: Prompts | None = None,
-                   seed: int = 0) -> list[Example]:
-    """One example per kept question and form (the first passing generation, answers before rationales)."""
+                   seed: int = 0, verified_only: bool = True) -> list[Example]:
+    """One example per kept question and form (the first passing generation, answers before rationales).
+    ``verified_only=False`` keeps every question's first answer, passed or not (plain self-training)."""
     unknown = set(forms) - set(FORMS)
     if unknown:
         raise ValueError(f"unknown training form(s) {sorted(unknown)}; choose from {FORMS}")
@@ -85,7 +86,8 @@ def build_examples(ledger: Ledger, forms: tuple[str, ...] = FORMS, prompts: Prom
     samples = ledger.samples()
     pool = answer_pool(samples.values())
     kept: dict[str, dict] = {}
-    for row in ledger.generations(passed=True):  # ordered by insertion: answers come before rationales
+    generations = ledger.generations(passed=True) if verified_only else ledger.generations(step="answer")
+    for row in generations:  # ordered by insertion: answers come before rationales
         if row["question_id"] not in kept or (kept[row["question_id"]]["step"] == "rationalize" and row["step"] == "answer"):
             kept[row["question_id"]] = row
     examples = []
