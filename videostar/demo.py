@@ -53,9 +53,10 @@ ABLATIONS = (*STAR_ABLATIONS, "direct supervision", "grpo")
 
 
 def _demo_grpo() -> GRPOSettings:
-    """GRPO sized for the tiny base on CPU: full fine-tuning, short completions."""
-    return GRPOSettings(lora=None, group_size=8, batch_size=4, learning_rate=1e-4, max_completion_length=48,
-                        temperature=1.0, device="cpu", save_steps=10**9)
+    """GRPO sized for the tiny base on CPU: full fine-tuning at the SFT learning rate, pass/fail
+    rewards, short completions (the settings of the GRPO test that raises the toy reward)."""
+    return GRPOSettings(lora=None, group_size=8, batch_size=4, learning_rate=1e-3, reward={"graded": False},
+                        max_completion_length=48, temperature=1.0, device="cpu", save_steps=10**9)
 
 
 class DemoConfig(BaseModel):

@@ -28,3 +28,19 @@ def test_one_generation_batch_per_optimizer_step_split_into_micro_batches():
     assert (args.beta, args.epsilon, args.temperature, args.max_completion_length, args.max_steps) == \
         (0.1, 0.3, 0.7, 64, 7)
     assert args.logging_steps == 1 and not args.use_vllm
+
+
+@pytest.mark.slow
+def test_generation_never_samples_an_image_or_video_placeholder(tiny_model):
+    """A sampled video placeholder no longer matches the video's features when the completion is
+    scored (the forward pass raises); TRL suppresses only the image placeholder."""
+    from transformers import AutoConfig
+
+    from videostar.rl.run import grpo_args, placeholder_token_ids
+
+    model_config = AutoConfig.from_pretrained(tiny_model)
+    ids = placeholder_token_ids(model_config)
+    assert ids == sorted({model_config.image_token_id, model_config.video_token_id}) and len(ids) == 2
+    config = GRPORunConfig(**BASE, vllm={"enabled": False})
+    assert grpo_args(config, use_vllm=False, suppress_tokens=ids).generation_kwargs == {"suppress_tokens": ids}
+    assert grpo_args(config, use_vllm=True, suppress_tokens=ids).generation_kwargs is None  # vLLM takes none

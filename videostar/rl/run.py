@@ -46,9 +46,17 @@ def _use_vllm(config: GRPORunConfig) -> bool:
     return importlib.util.find_spec("vllm") is not None and torch.cuda.is_available()
 
 
-def grpo_args(config: GRPORunConfig, use_vllm: bool):
+def placeholder_token_ids(model_config) -> list[int]:
+    """The ids that stand for image and video features in the model's input. A sampled one would no
+    longer match the features when the completion is scored (the forward pass refuses it): TRL
+    suppresses only the image placeholder, so generation here suppresses all of them."""
+    names = ("image_token_id", "video_token_id", "image_token_index", "video_token_index")
+    return sorted({value for name in names if isinstance(value := getattr(model_config, name, None), int)})
+
+
+def grpo_args(config: GRPORunConfig, use_vllm: bool, suppress_tokens: list[int] | None = None):
     """TRL's GRPOConfig: one generation batch (batch_size prompts x group_size) per optimizer step,
-    split into ``micro_batches`` forward/backward passes."""
+    split into ``micro_batches`` forward/backward passes; ``suppress_tokens`` are never sampled."""
     from videostar.compat import ensure_torchvision_importable
 
     ensure_torchvision_importable()  # TRL imports transformers, which imports torchvision
@@ -71,6 +79,8 @@ def grpo_args(config: GRPORunConfig, use_vllm: bool):
         dataloader_num_workers=0, dataloader_pin_memory=torch.cuda.is_available(), disable_tqdm=False,
         use_vllm=use_vllm, vllm_mode=config.vllm.mode, vllm_gpu_memory_utilization=config.vllm.gpu_memory_utilization,
         vllm_enable_sleep_mode=config.vllm.enable_sleep_mode, log_completions=False,
+        # vLLM's sampling takes no suppress_tokens (its colocated path here samples text only)
+        generation_kwargs={"suppress_tokens": suppress_tokens} if suppress_tokens and not use_vllm else None,
     )
 
 
@@ -140,7 +150,8 @@ def run_grpo(config: GRPORunConfig, callbacks: list | None = None,
                                     process_index=int(os.environ.get("RANK", "0")))
             lora = config.lora
             trainer = VideoGRPOTrainer(
-                model=model, reward_funcs=[reward], args=grpo_args(config, _use_vllm(config)),
+                model=model, reward_funcs=[reward],
+                args=grpo_args(config, _use_vllm(config), placeholder_token_ids(model.config)),
                 train_dataset=Dataset.from_list(prompt_rows(samples, config.prompts, config.seed)),
                 processing_class=processor, peft_config=_peft(config, model), clips=clips,
                 callbacks=[_ledger_resume_callback(ledger), _metrics_callback(out / METRICS_FILE),
