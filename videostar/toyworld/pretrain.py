@@ -91,7 +91,7 @@ def pretrain(out: str | Path, config: PretrainConfig, work: str | Path | None = 
             device="cpu"))
         model, losses[name] = result.model_dir, result.losses
     with atomic_dir(out) as tmp:
-        shutil.copytree(model, tmp, dirs_exist_ok=True)
+        shutil.copytree(model, tmp, dirs_exist_ok=True, ignore=shutil.ignore_patterns("training_args.bin"))
     record = {
         "command": "videostar toy pretrain " + " ".join(sys.argv[3:]) if sys.argv[1:3] == ["toy", "pretrain"]
         else f"videostar toy pretrain {out} --videos {config.videos} --steps {config.steps} --seed {config.seed}",
