@@ -15,10 +15,10 @@ import numpy as np
 from videostar.data.manifest import Sample, write_manifest
 from videostar.toyworld.instructions import ADAPTED_TASKS, GENERAL_QUESTIONS, GENERAL_TASKS, demo_labels
 from videostar.toyworld.scenes import FPS, TASKS, render, sample_scene, scene_labels
+from videostar.video.encode import write_video
 
 LABELERS = {"standard": scene_labels, "demo": demo_labels}
 TASK_SETS = {"standard": tuple(TASKS), "demo": GENERAL_TASKS + ADAPTED_TASKS}
-from videostar.video.encode import write_video
 
 
 def _video_name(index: int) -> str:
