@@ -71,6 +71,8 @@ class DemoConfig(BaseModel):
     learning_rate: float = 1e-3
     max_new_tokens: int = 48
     temperature: float = 0.7
+    samples_per_question: int = Field(1, ge=1, description="answers drawn per question in each cycle")
+    rationalize_samples: int = Field(1, ge=1, description="rationalizations drawn per failed question")
     # Chain of thought for the open answers the adapted tasks are asked in, multiple choice so that
     # form is not forgotten (with chain of thought only, multiple-choice accuracy fell to ~0).
     forms: list[Literal[FORMS]] = Field(default_factory=lambda: ["cot", "mc"], description="training forms of kept samples")
@@ -179,6 +181,7 @@ class Demo:
             model={"path": str(config.base_model), "device": "cpu", "batch_size": config.batch_size},
             manifest=self.train, run_dir=out, frames=DEMO_FRAMES, batch_size=config.batch_size,
             sampling={"temperature": config.temperature, "max_new_tokens": config.max_new_tokens, "seed": seed},
+            samples_per_question=config.samples_per_question, rationalize_samples=config.rationalize_samples,
             steps=changes.pop("steps", ["answer", "rationalize"]))
         star = StarConfig(generate=generate, train=self._train_settings(seed), cycles=config.cycles,
                           forms=config.forms, **changes)
