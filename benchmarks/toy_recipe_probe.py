@@ -31,6 +31,8 @@ from pathlib import Path
 
 import numpy as np
 
+from videostar.toyworld.pretrain import SHORT_FORMS
+
 HELD_OUT_SEED = 4242  # fresh scenes no pretraining or demo set uses
 HELD_OUT_VIDEOS = 120
 BASE = dict(steps=2400, lr=2e-3, weight_decay=0.0, kv_heads=1, vision_lr=1.0, mix="all", schedule="constant",
@@ -45,7 +47,6 @@ PROBES = {
     "kv4_short_cos": dict(kv_heads=4, mix="short_first", schedule="cosine", warmup=50),
     "combo": dict(weight_decay=0.1, kv_heads=4, mix="short_first", schedule="cosine", warmup=50),
 }
-SHORT_FORMS = {"direct", "mc"}
 
 
 def prepare(work: Path, videos: int, held_out: int = HELD_OUT_VIDEOS) -> None:

@@ -129,11 +129,9 @@ class Demo:
                           max_new_tokens=self.config.max_new_tokens, batch_size=self.config.batch_size,
                           seed=self.config.seed)  # one seed: every model answers the same prompts
         write_json(out, result)
-        summary = summarize(result)
-        self.say(f"{out.relative_to(self.root).with_suffix('')}: adapted {summary['adapted'].get('open', 0):.1f}% (grounded "
-                 f"{summary['adapted'].get('open_grounded', 0):+.1f}, MC {summary['adapted'].get('mc', 0):.1f}), "
-                 f"general {summary['general'].get('open', 0):.1f}% (grounded "
-                 f"{summary['general'].get('open_grounded', 0):+.1f}, MC {summary['general'].get('mc', 0):.1f})  "
+        groups = ", ".join(f"{group} {row.get('open', 0):.1f}% (grounded {row.get('open_grounded', 0):+.1f}, "
+                           f"MC {row.get('mc', 0):.1f})" for group, row in summarize(result).items())
+        self.say(f"{out.relative_to(self.root).with_suffix('')}: {groups}  "
                  + ", ".join(f"{t} {r.get('open', 0):.0f}%" for t, r in result["tasks"].items()))
         return result
 
@@ -160,8 +158,8 @@ class Demo:
         pool = answer_pool(samples)
         rows = []
         for sample in samples:
+            gold = gold_answer(sample.labels)
             for k, question in enumerate(template_questions(sample, per_sample=2, seed=seed)):
-                gold = gold_answer(sample.labels)
                 if direct_only:
                     rows.append({"video": sample.video, "prompt": prompts.direct.format(question=question.text),
                                  "response": gold})

@@ -79,7 +79,7 @@ def grpo_args(config: GRPORunConfig, use_vllm: bool, suppress_tokens: list[int] 
         dataloader_num_workers=0, dataloader_pin_memory=torch.cuda.is_available(), disable_tqdm=False,
         use_vllm=use_vllm, vllm_mode=config.vllm.mode, vllm_gpu_memory_utilization=config.vllm.gpu_memory_utilization,
         vllm_enable_sleep_mode=config.vllm.enable_sleep_mode, log_completions=False,
-        # vLLM's sampling takes no suppress_tokens (its colocated path here samples text only)
+        # vLLM's SamplingParams takes no suppress_tokens: the vLLM path is not guarded this way
         generation_kwargs={"suppress_tokens": suppress_tokens} if suppress_tokens and not use_vllm else None,
     )
 
