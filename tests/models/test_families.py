@@ -95,3 +95,20 @@ def test_the_model_sees_the_sampled_frames_at_their_times(arch, backends):
     assert written == _expected_times(kind, frames)
     if arch == "qwen2_5_vl":  # absolute time in the rotary positions: one temporal patch = 2 frames at 2 fps
         assert inputs["second_per_grid_ts"].tolist() == [1.0]
+
+
+@pytest.mark.parametrize("arch", SUPPORTED)
+def test_grpo_suppresses_the_token_that_stands_for_the_video(arch, backends):
+    """GRPO must never sample the token a family's processor puts where the video's features go
+    (scoring the completion would then refuse the input); TRL suppresses only the image one, and
+    several families (GLM-4.1V, InternVL, SmolVLM) stand for video frames with the image token."""
+    from videostar.models.inputs import model_inputs
+    from videostar.rl.run import placeholder_token_ids
+
+    backend = backends(arch)
+    suppressed = placeholder_token_ids(backend.model.config)
+    chat = [[{"role": "user", "content": "describe"}]]
+    with_video = model_inputs(backend.processor, chat, [_frames()], True, "left")["input_ids"][0].tolist()
+    text_only = model_inputs(backend.processor, chat, [None], True, "left")["input_ids"][0].tolist()
+    assert sum(with_video.count(i) for i in suppressed) >= 4  # the video's feature positions
+    assert not any(i in suppressed for i in text_only)  # and nothing that text alone uses
